@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { createServer, VERSION } from '../server/rtsp-server.js';
+import { AnnexBFileSource } from '../sources/annexb-file.js';
+
+const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
+
+Usage:
+  smolrtsp serve [options]
+
+Options:
+  --file F            Annex-B H.264 file (.264) to serve, looped in real time
+                      (default: the sample that ships with smolrtsp)
+  --path /P           stream path (default /test)
+  --fps N             frame rate of --file when its SPS has no timing info (default 25)
+  --port N            RTSP port (default 8554)
+  --host ADDR         address to listen on (default 0.0.0.0)
+  --rtp-ports A-B     UDP port range for RTP/RTCP (default 20000-29999)
+  --session-timeout S session timeout advertised to clients, seconds (default 60)
+  --max-sessions N    most sessions at once (default 1000)
+  --log-level L       trace|debug|info|warn|error (default info)
+  --log-json          log JSON lines (default: readable lines when on a terminal)
+  -h, --help          this text
+  -v, --version       the version
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`smolrtsp: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function intOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** The H.264 sample in the package's fixtures folder (from dist/cli or src/cli). */
+function defaultSample(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', '..', 'fixtures', 'sample-640x480-25fps.264');
+}
+
+async function serve(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parseServeArgs>;
+  try {
+    parsed = parseServeArgs(argv);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const port = intOption('port', v.port, 8554, 0, 65535);
+  const host = v.host ?? '0.0.0.0';
+  const path = v.path ?? '/test';
+  const fps = intOption('fps', v.fps, 0, 0, 1000) || undefined;
+  let rtpPortRange: [number, number] = [20000, 29999];
+  if (v['rtp-ports'] !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(v['rtp-ports']);
+    if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 65535)
+      fail('--rtp-ports must look like 20000-29999');
+    rtpPortRange = [Number(m[1]), Number(m[2])];
+  }
+  const file = v.file ?? defaultSample();
+  if (!existsSync(file)) fail(`no such file: ${file}`);
+
+  const level = v['log-level'] ?? 'info';
+  const log =
+    v['log-json'] || !process.stdout.isTTY
+      ? pino({ level, base: undefined })
+      : pino(
+          { level, base: undefined },
+          pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),
+        );
+
+  const server = await createServer({
+    port,
+    host,
+    rtpPortRange,
+    sessionTimeoutSec: intOption('session-timeout', v['session-timeout'], 60, 5, 3600),
+    maxSessions: intOption('max-sessions', v['max-sessions'], 1000, 1, 100000),
+  }).catch((err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
+
+  server.on('connection', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'connected'));
+  server.on('disconnect', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'disconnected'));
+  server.on('session', (s) =>
+    log.info({ session: s.id, client: s.remoteAddress, path: s.path }, 'session created'),
+  );
+  server.on('play', (s) =>
+    log.info(
+      { session: s.id, client: s.remoteAddress, transport: s.tracks.map((t) => t.transport).join(', ') },
+      'playing',
+    ),
+  );
+  server.on('sessionEnd', (s, reason) =>
+    log.info(
+      { session: s.id, client: s.remoteAddress, reason, packets: s.packetsSent, bytes: s.bytesSent },
+      'session ended',
+    ),
+  );
+  server.on('clientError', (err, c) =>
+    log.warn({ client: `${c.remoteAddress}:${c.remotePort}`, err: err.message }, 'client error'),
+  );
+
+  const stream = server.addStream(path, { video: { codec: 'H264' } });
+  const source = new AnnexBFileSource(stream.video!, { file, fps, loop: true });
+  source.on('error', (err: Error) => log.error({ err: err.message, file }, 'source error'));
+  source.start();
+
+  const shownHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `rtsp://${shownHost}:${server.port}${stream.path}`;
+  log.info({ url, file }, 'serving');
+  process.stdout.write(
+    `\nsmolrtsp ${VERSION} is serving ${url}\n` +
+      `  play it:  ffplay -rtsp_transport tcp ${url}\n` +
+      `            vlc ${url}\n` +
+      `            gst-launch-1.0 playbin uri=${url}\n` +
+      `  stop:     Ctrl+C\n\n`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    source.stop();
+    await server.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function parseServeArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      file: { type: 'string' },
+      path: { type: 'string' },
+      fps: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'rtp-ports': { type: 'string' },
+      'session-timeout': { type: 'string' },
+      'max-sessions': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-json': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command !== 'serve') fail(`unknown command ${command}`);
+  await serve(rest);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`smolrtsp: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

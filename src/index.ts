@@ -1,0 +1,20 @@
+// The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
+
+export type { H264TrackOptions } from './media/h264-track-codec.js';
+export { H264TrackCodec } from './media/h264-track-codec.js';
+export type { StreamOptions, VideoTrackOptions } from './media/stream.js';
+export { Stream } from './media/stream.js';
+export type { PushOptions, TrackCodec, TrackSink, TrackStats } from './media/track.js';
+export { Track } from './media/track.js';
+export { MediaFormatError, RtspError, RtspHeaderError, RtspParseError } from './protocol/errors.js';
+export type { InterleavedFrame, RtspMessage, RtspRequest, RtspResponse } from './protocol/message.js';
+export { RtspHeaders } from './protocol/message.js';
+export { RtspParser } from './protocol/parser.js';
+export { serializeRequest, serializeResponse } from './protocol/serializer.js';
+export type { RtpPacketBatch } from './rtp/batch.js';
+export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';
+export type { ConnectionInfo, RtspServerEvents, RtspServerOptions } from './server/rtsp-server.js';
+export { createServer, RtspServer, VERSION } from './server/rtsp-server.js';
+export type { SessionInfo, SessionState } from './server/session.js';
+export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
+export { AnnexBFileSource } from './sources/annexb-file.js';

@@ -1,0 +1,97 @@
+import { nalType, splitAnnexB } from '../codecs/h264/annexb.js';
+import { H264Packetizer } from '../codecs/h264/packetizer.js';
+import { h264FmtpFromParameterSets } from '../codecs/h264/sdp.js';
+import { parseSps } from '../codecs/h264/sps.js';
+import type { SdpMediaDescription } from '../protocol/sdp.js';
+import type { RtpPacketBatch } from '../rtp/batch.js';
+import type { TrackCodec } from './track.js';
+
+export interface H264TrackOptions {
+  payloadType?: number;
+  /** Largest RTP payload in bytes (default 1400): keeps packets under a 1500-byte Ethernet MTU. */
+  mtu?: number;
+  /** Out-of-band parameter sets, for sources that never send them in-band. */
+  sps?: Buffer;
+  pps?: Buffer;
+}
+
+/** H.264 (RFC 6184) for a track: packetizes, and describes itself from the stream's own SPS/PPS. */
+export class H264TrackCodec implements TrackCodec {
+  readonly encoding = 'H264';
+  readonly clockRate = 90000;
+  readonly kind = 'video' as const;
+  readonly payloadType: number;
+  readonly ssrc: number;
+  private readonly packetizer: H264Packetizer;
+  private width: number | undefined;
+  private height: number | undefined;
+  private frameRate: number | undefined;
+  private spsSeen: Buffer | undefined;
+
+  constructor(options: H264TrackOptions, random: { uint32(): number; uint16(): number }) {
+    this.payloadType = options.payloadType ?? 96;
+    this.ssrc = random.uint32();
+    this.packetizer = new H264Packetizer({
+      payloadType: this.payloadType,
+      ssrc: this.ssrc,
+      initialSequence: random.uint16(),
+      mtu: options.mtu ?? 1400,
+    });
+    if (options.sps && options.pps) {
+      this.packetizer.setParameterSets(options.sps, options.pps);
+      this.noteSps(options.sps);
+    }
+  }
+
+  get nextSequence(): number {
+    return this.packetizer.nextSequence;
+  }
+
+  get ready(): boolean {
+    return this.packetizer.parameterSets !== undefined;
+  }
+
+  /** Picture size and rate read from the SPS, once seen. */
+  get videoInfo(): { width?: number; height?: number; frameRate?: number } {
+    return { width: this.width, height: this.height, frameRate: this.frameRate };
+  }
+
+  toUnits(data: Buffer | Buffer[]): Buffer[] {
+    return Array.isArray(data) ? data : splitAnnexB(data);
+  }
+
+  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
+    for (const nal of units) if (nal.length > 0 && nalType(nal) === 7) this.noteSps(nal);
+    if (units.length === 0) return null;
+    return this.packetizer.packetize(units, rtpTimestamp);
+  }
+
+  describe(): Omit<SdpMediaDescription, 'control'> {
+    const ps = this.packetizer.parameterSets;
+    const fmtp = ps ? h264FmtpFromParameterSets(ps.sps, ps.pps) : 'packetization-mode=1';
+    const attributes: Array<[string, string | undefined]> = [];
+    if (this.frameRate) attributes.push(['framerate', String(this.frameRate)]);
+    if (this.width && this.height) attributes.push(['x-dimensions', `${this.width},${this.height}`]);
+    return {
+      kind: 'video',
+      payloadType: this.payloadType,
+      encoding: this.encoding,
+      clockRate: this.clockRate,
+      fmtp,
+      attributes,
+    };
+  }
+
+  private noteSps(sps: Buffer): void {
+    if (this.spsSeen?.equals(sps)) return;
+    this.spsSeen = Buffer.from(sps);
+    try {
+      const info = parseSps(sps);
+      this.width = info.width;
+      this.height = info.height;
+      this.frameRate = info.frameRate ?? undefined;
+    } catch {
+      // A malformed SPS still gets sent; only the SDP hints are lost.
+    }
+  }
+}

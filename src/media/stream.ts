@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { SdpSessionDescription } from '../protocol/sdp.js';
+import { H264TrackCodec, type H264TrackOptions } from './h264-track-codec.js';
+import { Track, type TrackCodec } from './track.js';
+
+export type VideoTrackOptions = { codec: 'H264' } & H264TrackOptions;
+
+export interface StreamOptions {
+  video?: VideoTrackOptions;
+  /** Any format: the application supplies the codec object (see TrackCodec). */
+  tracks?: TrackCodec[];
+  /** Session name in the SDP (`s=`). */
+  title?: string;
+}
+
+/** Random numbers for RTP state (SSRC, first sequence number, first timestamp): RFC 3550 wants them unpredictable. */
+export const rtpRandom = {
+  uint32: (): number => randomBytes(4).readUInt32BE(0),
+  uint16: (): number => randomBytes(2).readUInt16BE(0),
+};
+
+/**
+ * A path on the server (e.g. `/cam`) with its tracks. Sources push into the tracks; the server's
+ * sessions subscribe to them.
+ */
+export class Stream extends EventEmitter {
+  readonly path: string;
+  readonly tracks: Track[] = [];
+  readonly title: string;
+  /** The first video track, if any: `stream.video.push(annexB, { pts })`. */
+  readonly video: Track | undefined;
+  private closed = false;
+
+  constructor(path: string, options: StreamOptions) {
+    super();
+    this.path = path;
+    this.title = options.title ?? path;
+    if (options.video) {
+      if (options.video.codec !== 'H264') {
+        throw new TypeError(`unsupported video codec ${String(options.video.codec)}`);
+      }
+      this.addTrack(new H264TrackCodec(options.video, rtpRandom));
+    }
+    for (const codec of options.tracks ?? []) this.addTrack(codec);
+    this.video = this.tracks.find((t) => t.kind === 'video');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  addTrack(codec: TrackCodec): Track {
+    const track = new Track(this.tracks.length, codec, rtpRandom.uint32);
+    this.tracks.push(track);
+    return track;
+  }
+
+  trackByControl(control: string): Track | undefined {
+    return this.tracks.find((t) => t.control === control);
+  }
+
+  /** The track a new client's first picture comes from: the first video track, else the first track. */
+  get leadTrack(): Track | undefined {
+    return this.video ?? this.tracks[0];
+  }
+
+  /** SDP for DESCRIBE. `originAddress` is the server address the client connected to. */
+  sessionDescription(originAddress: string, sessionId: string): SdpSessionDescription {
+    return {
+      sessionName: this.title,
+      origin: { username: '-', sessionId, sessionVersion: '1', address: originAddress },
+      connectionAddress: originAddress.includes(':') ? '::' : '0.0.0.0',
+      tool: 'smolrtsp',
+      control: '*',
+      range: 'npt=now-',
+      media: this.tracks.map((t) => t.describe()),
+    };
+  }
+
+  /** Detaches every subscriber; the server ends their sessions. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.tracks) t.close();
+    this.emit('close');
+  }
+}

@@ -1,0 +1,182 @@
+import type { SdpMediaDescription } from '../protocol/sdp.js';
+import type { RtpPacketBatch } from '../rtp/batch.js';
+
+/**
+ * What a track needs from a payload format: turn one access unit into one RTP batch, and describe
+ * itself in SDP. One codec instance per track: it owns the track's RTP state (SSRC, sequence).
+ */
+export interface TrackCodec {
+  readonly encoding: string;
+  readonly clockRate: number;
+  readonly payloadType: number;
+  readonly ssrc: number;
+  readonly kind: 'video' | 'audio' | 'application';
+  /** Sequence number the next packet will carry. */
+  readonly nextSequence: number;
+  /** True once the codec knows enough to describe itself (e.g. H.264 has seen SPS and PPS). */
+  readonly ready: boolean;
+  /** Turns what an application pushes (e.g. Annex-B bytes) into the units `packetize` takes. */
+  toUnits(data: Buffer | Buffer[]): Buffer[];
+  /** Packetizes one access unit; returns null when there is nothing to send. */
+  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null;
+  /** The SDP media section, minus the control attribute which the track adds. */
+  describe(): Omit<SdpMediaDescription, 'control'>;
+}
+
+/** Receives every batch of a track it subscribed to. Implemented by the server's transports. */
+export interface TrackSink {
+  deliver(batch: RtpPacketBatch, track: Track): void;
+}
+
+export interface PushOptions {
+  /** Presentation time in microseconds, on any monotonic timeline of the source's choosing. */
+  pts?: number;
+}
+
+/** Counters a track keeps for RTCP sender reports and for the status view. */
+export interface TrackStats {
+  packets: number;
+  octets: number;
+  accessUnits: number;
+}
+
+/** Wall-clock (ms since Unix epoch, sub-ms) now: the clock sender reports use for all tracks. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * One media track of a stream. A source pushes access units into it; it packetizes each one once
+ * and hands the same batch to every sink (fan-out). Sinks that joined mid-GOP are not special-cased
+ * here: the transport drops batches until it sees a keyframe.
+ */
+export class Track {
+  readonly id: number;
+  readonly control: string;
+  readonly codec: TrackCodec;
+  readonly stats: TrackStats = { packets: 0, octets: 0, accessUnits: 0 };
+
+  private readonly sinks = new Set<TrackSink>();
+  private readonly keyframeWaiters: Array<(batch: RtpPacketBatch) => void> = [];
+  private readonly readyWaiters: Array<() => void> = [];
+  private readonly rtpTimestampBase: number;
+  private ptsOrigin: number | undefined;
+  /** Last (wall clock, RTP timestamp) pair: sender reports extrapolate from it. */
+  private lastWallMs = 0;
+  private lastRtpTimestamp = 0;
+  private lastSentRtpTimestamp: number | undefined;
+
+  constructor(id: number, codec: TrackCodec, randomUint32: () => number) {
+    this.id = id;
+    this.control = `trackID=${id}`;
+    this.codec = codec;
+    this.rtpTimestampBase = randomUint32();
+    this.lastRtpTimestamp = this.rtpTimestampBase;
+  }
+
+  get kind(): TrackCodec['kind'] {
+    return this.codec.kind;
+  }
+
+  get subscriberCount(): number {
+    return this.sinks.size;
+  }
+
+  /** True once at least one access unit has been packetized (so timing is known). */
+  get started(): boolean {
+    return this.lastSentRtpTimestamp !== undefined;
+  }
+
+  subscribe(sink: TrackSink): void {
+    this.sinks.add(sink);
+  }
+
+  unsubscribe(sink: TrackSink): void {
+    this.sinks.delete(sink);
+  }
+
+  /**
+   * Pushes one access unit: Annex-B bytes or an array of NAL units for video, one frame for audio.
+   * Never blocks and never throws for load; throws a MediaFormatError only for bytes it cannot read.
+   */
+  push(data: Buffer | Buffer[], options: PushOptions = {}): void {
+    this.pushUnits(this.codec.toUnits(data), options);
+  }
+
+  /** Like push, with the access unit already split into units. */
+  pushUnits(units: Buffer[], options: PushOptions = {}): void {
+    const now = wallClockMs();
+    const rtpTimestamp = this.rtpTimestampFor(options.pts, now);
+    const wasReady = this.codec.ready;
+    const batch = this.codec.packetize(units, rtpTimestamp);
+    if (!wasReady && this.codec.ready) this.flushReadyWaiters();
+    if (batch === null || batch.packets.length === 0) return;
+    this.lastWallMs = now;
+    this.lastRtpTimestamp = rtpTimestamp;
+    this.lastSentRtpTimestamp = rtpTimestamp;
+    this.stats.packets += batch.packets.length;
+    this.stats.octets += batch.payloadOctets;
+    this.stats.accessUnits++;
+    if (batch.keyframe && this.keyframeWaiters.length > 0) {
+      // Waiters (PLAY answers) go first so the answer precedes the first packet on a TCP connection.
+      const waiters = this.keyframeWaiters.splice(0);
+      for (const w of waiters) w(batch);
+    }
+    for (const sink of this.sinks) sink.deliver(batch, this);
+  }
+
+  /** Calls `fn` right before the next keyframe batch is delivered to the sinks. Returns a canceller. */
+  onNextKeyframe(fn: (batch: RtpPacketBatch) => void): () => void {
+    this.keyframeWaiters.push(fn);
+    return () => {
+      const i = this.keyframeWaiters.indexOf(fn);
+      if (i >= 0) this.keyframeWaiters.splice(i, 1);
+    };
+  }
+
+  /** Resolves once the codec can describe itself (e.g. SPS/PPS seen), or after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.codec.ready) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const i = this.readyWaiters.indexOf(done);
+        if (i >= 0) this.readyWaiters.splice(i, 1);
+        resolve(this.codec.ready);
+      }, timeoutMs);
+      this.readyWaiters.push(done);
+    });
+  }
+
+  /** RTP timestamp that corresponds to wall-clock `wallMs`, extrapolated from the last access unit. */
+  rtpTimestampAt(wallMs: number): number {
+    const elapsed = ((wallMs - this.lastWallMs) * this.codec.clockRate) / 1000;
+    return (this.lastRtpTimestamp + Math.round(elapsed)) >>> 0;
+  }
+
+  describe(): SdpMediaDescription {
+    return { ...this.codec.describe(), control: this.control };
+  }
+
+  /** Wakes every waiter (used when the stream goes away). */
+  close(): void {
+    this.sinks.clear();
+    this.keyframeWaiters.length = 0;
+    this.flushReadyWaiters();
+  }
+
+  private flushReadyWaiters(): void {
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  private rtpTimestampFor(pts: number | undefined, nowMs: number): number {
+    // Without a pts the arrival time is the presentation time (a live encoder pushing as it encodes).
+    const ptsUs = pts ?? nowMs * 1000;
+    if (this.ptsOrigin === undefined) this.ptsOrigin = ptsUs;
+    const ticks = Math.round(((ptsUs - this.ptsOrigin) * this.codec.clockRate) / 1_000_000);
+    return (this.rtpTimestampBase + ticks) >>> 0;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Errors that map to an RTSP status. Every error the protocol, codec and server layers throw on
+ * purpose is an RtspError (or a subclass), so the dispatcher can answer with `status` and the
+ * fuzz tests can tell our errors from bugs.
+ */
+export class RtspError extends Error {
+  /** RTSP status code to answer with (400, 454, 461, ...). */
+  readonly status: number;
+  /** Stable machine-readable code, e.g. `ERR_RTSP_SESSION_NOT_FOUND`. */
+  readonly code: string;
+  /** When true the connection is closed after the answer (stream can no longer be trusted). */
+  readonly fatal: boolean;
+
+  constructor(status: number, code: string, message: string, options?: { fatal?: boolean; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.fatal = options?.fatal ?? false;
+  }
+}
+
+/** Malformed request line, header or body framing: 400, connection closed (framing is lost). */
+export class RtspParseError extends RtspError {
+  constructor(message: string, code = 'ERR_RTSP_PARSE', status = 400) {
+    super(status, code, message, { fatal: true });
+  }
+}
+
+/** A header value we could not understand: 400, connection kept. */
+export class RtspHeaderError extends RtspError {
+  constructor(header: string, message: string) {
+    super(400, 'ERR_RTSP_BAD_HEADER', `${header}: ${message}`);
+  }
+}
+
+/** Malformed media payload or parameter set (e.g. a truncated SPS). Not tied to a request. */
+export class MediaFormatError extends RtspError {
+  constructor(message: string) {
+    super(500, 'ERR_MEDIA_FORMAT', message);
+  }
+}

@@ -1,0 +1,12 @@
+export { formatContentBase, joinControlUrl } from './content-base.js';
+export { MAX_CSEQ, parseCSeq } from './cseq.js';
+export { formatPublic, parsePublic } from './public.js';
+export type { NptRange, OtherRange, RangeSpec } from './range.js';
+export { formatRangeHeader, parseRangeHeader } from './range.js';
+export { formatOptionTags, parseOptionTags } from './require.js';
+export type { RtpInfoEntry } from './rtp-info.js';
+export { formatRtpInfo, parseRtpInfo } from './rtp-info.js';
+export type { SessionHeader } from './session.js';
+export { formatSessionHeader, isValidSessionId, parseSessionHeader } from './session.js';
+export type { LowerTransport, TransportSpec } from './transport.js';
+export { formatTransportHeader, parseTransportHeader, UnsupportedTransportError } from './transport.js';

@@ -1,0 +1,169 @@
+import type { Socket } from 'node:net';
+import { RtspError } from '../protocol/errors.js';
+import { RtspHeaders, type RtspMessage, type RtspRequest } from '../protocol/message.js';
+import { RtspParser } from '../protocol/parser.js';
+import { serializeResponse } from '../protocol/serializer.js';
+import type { SessionOwner } from './session.js';
+
+/** An answer the dispatcher builds; the connection adds CSeq and Server and writes it. */
+export interface ResponseSpec {
+  status: number;
+  headers?: Array<[string, string]>;
+  body?: Buffer;
+}
+
+export interface ConnectionHandlers {
+  /** Answers one request. Resolving to null means the handler already wrote the answer itself. */
+  handleRequest(request: RtspRequest, connection: RtspConnection): Promise<ResponseSpec | null>;
+  /** RTCP (odd channel) or other data a client sends interleaved. */
+  handleInterleaved(channel: number, data: Buffer, connection: RtspConnection): void;
+  onClose(connection: RtspConnection): void;
+  onError(error: Error, connection: RtspConnection): void;
+}
+
+export interface ConnectionLimits {
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  /** Requests parsed but not yet answered; beyond this the client is flooding and is cut off. */
+  maxPendingRequests: number;
+}
+
+/**
+ * One RTSP control connection: parses what arrives, answers requests strictly in order (RTSP
+ * responses carry no request id but CSeq, and clients expect them in order), and carries
+ * interleaved RTP/RTCP for TCP sessions.
+ */
+export class RtspConnection implements SessionOwner {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly serverHeader: string;
+  /** Interleaved channels in use on this connection (by any session's TCP transport). */
+  readonly usedChannels = new Set<number>();
+  private readonly parser: RtspParser;
+  private pending = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private isClosed = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handlers: ConnectionHandlers,
+    limits: ConnectionLimits,
+    serverHeader: string,
+  ) {
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = normalizeAddress(socket.localAddress ?? '');
+    this.localPort = socket.localPort ?? 0;
+    this.serverHeader = serverHeader;
+    this.parser = new RtspParser({
+      maxHeaderBytes: limits.maxHeaderBytes,
+      maxBodyBytes: limits.maxBodyBytes,
+    });
+    const maxPending = limits.maxPendingRequests;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk, maxPending));
+    socket.on('error', (err) => {
+      // EPIPE, ECONNRESET...: this client only.
+      this.handlers.onError(err, this);
+      socket.destroy();
+    });
+    socket.on('close', () => this.finish());
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Writes an answer now (used directly by PLAY, whose answer must precede the first packet). */
+  writeResponse(cseq: string | undefined, spec: ResponseSpec): void {
+    if (this.isClosed || this.socket.destroyed) return;
+    const headers = new RtspHeaders();
+    if (cseq !== undefined) headers.append('CSeq', cseq);
+    headers.append('Server', this.serverHeader);
+    for (const [name, value] of spec.headers ?? []) headers.append(name, value);
+    this.socket.write(serializeResponse({ status: spec.status, headers, body: spec.body }));
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    // A client that does not close its side within a moment loses it anyway.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private onData(chunk: Buffer, maxPending: number): void {
+    let messages: RtspMessage[];
+    let framingError: unknown;
+    try {
+      messages = this.parser.push(chunk);
+    } catch (err) {
+      // Requests completed before the bad bytes in the same chunk still get their answers.
+      messages = (err as { precedingMessages?: RtspMessage[] }).precedingMessages ?? [];
+      framingError = err;
+    }
+    this.dispatch(messages, maxPending);
+    if (framingError !== undefined) this.failFraming(framingError);
+  }
+
+  private dispatch(messages: RtspMessage[], maxPending: number): void {
+    for (const message of messages) {
+      if (message.kind === 'interleaved') {
+        this.handlers.handleInterleaved(message.channel, message.data, this);
+      } else if (message.kind === 'request') {
+        if (++this.pending > maxPending) {
+          this.handlers.onError(new Error('too many pipelined requests'), this);
+          this.socket.destroy();
+          return;
+        }
+        this.queue = this.queue.then(() => this.answer(message));
+      }
+      // Responses from the client (to requests we never send) are ignored.
+    }
+  }
+
+  private async answer(request: RtspRequest): Promise<void> {
+    const cseq = request.headers.get('cseq');
+    try {
+      const spec = await this.handlers.handleRequest(request, this);
+      if (spec) this.writeResponse(cseq, spec);
+    } catch (err) {
+      if (err instanceof RtspError) {
+        const headers: Array<[string, string]> = [];
+        const extra = (err as RtspError & { headers?: Array<[string, string]> }).headers;
+        if (extra) headers.push(...extra);
+        this.writeResponse(cseq, { status: err.status, headers });
+        if (err.fatal) this.close();
+      } else {
+        this.handlers.onError(err as Error, this);
+        this.writeResponse(cseq, { status: 500 });
+      }
+    } finally {
+      this.pending--;
+    }
+  }
+
+  /** The byte stream can no longer be framed: answer once (after what is queued) and close. */
+  private failFraming(err: unknown): void {
+    this.socket.pause();
+    const status = err instanceof RtspError ? err.status : 400;
+    const cseq = (err as { cseq?: string }).cseq;
+    if (!(err instanceof RtspError)) this.handlers.onError(err as Error, this);
+    this.queue = this.queue.then(() => {
+      this.writeResponse(cseq, { status });
+      this.close();
+    });
+  }
+
+  private finish(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.handlers.onClose(this);
+  }
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, so logs and UDP sockets agree on one form. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,438 @@
+import type { Stream } from '../media/stream.js';
+import { wallClockMs } from '../media/track.js';
+import { RtspError } from '../protocol/errors.js';
+import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
+import { parseCSeq } from '../protocol/headers/cseq.js';
+import { formatPublic } from '../protocol/headers/public.js';
+import { formatRangeHeader } from '../protocol/headers/range.js';
+import { formatOptionTags, parseOptionTags } from '../protocol/headers/require.js';
+import { formatRtpInfo } from '../protocol/headers/rtp-info.js';
+import { formatSessionHeader, parseSessionHeader } from '../protocol/headers/session.js';
+import {
+  formatTransportHeader,
+  parseTransportHeader,
+  type TransportSpec,
+} from '../protocol/headers/transport.js';
+import type { RtspRequest } from '../protocol/message.js';
+import { writeSdp } from '../protocol/sdp.js';
+import { parseRtspUrl, resolveStreamAndTrack } from '../protocol/url.js';
+import type { ResponseSpec, RtspConnection } from './connection.js';
+import type { Session, SessionTable, SessionTrack } from './session.js';
+import { type SessionTransport, TcpInterleavedTransport, UdpTransport } from './transports.js';
+import type { UdpPortPool } from './udp-ports.js';
+
+export const SUPPORTED_METHODS = [
+  'OPTIONS',
+  'DESCRIBE',
+  'SETUP',
+  'PLAY',
+  'PAUSE',
+  'TEARDOWN',
+  'GET_PARAMETER',
+  'SET_PARAMETER',
+] as const;
+
+/** Methods RFC 2326 defines that this server knows but does not offer (405 rather than 501). */
+const KNOWN_UNOFFERED = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT']);
+
+/** What an application's `authorize` hook is shown. */
+export interface RequestInfo {
+  method: string;
+  uri: string;
+  /** Stream path the request names (`/cam`), if any. */
+  path: string | undefined;
+  remoteAddress: string;
+  remotePort: number;
+  headers: RtspRequest['headers'];
+}
+
+/** true: go on; false: 403; an object: answer with that status and headers (e.g. 401 with a challenge). */
+export type AuthorizeResult = boolean | { status: number; headers?: Array<[string, string]> };
+
+export interface DispatcherHooks {
+  authorize?: (request: RequestInfo) => AuthorizeResult | Promise<AuthorizeResult>;
+}
+
+/** What the dispatcher needs from the server around it. */
+export interface DispatcherContext {
+  findStream(path: string): Stream | undefined;
+  readonly sessions: SessionTable;
+  readonly ports: UdpPortPool;
+  readonly hooks: DispatcherHooks;
+  readonly limits: {
+    maxBufferedBytes: number;
+    maxLagMs: number;
+    playStartTimeoutMs: number;
+    describeWaitMs: number;
+  };
+  sessionStarted(session: Session): void;
+  sessionPlaying(session: Session): void;
+  endSession(session: Session, reason: EndReason): void;
+  onRtcpFromClient(session: Session, packet: Buffer): void;
+  /** Sends the first sender report to a transport that just started. */
+  sendInitialReport(st: SessionTrack): void;
+}
+
+export type EndReason = 'teardown' | 'timeout' | 'disconnect' | 'shutdown' | 'slow' | 'stream-removed';
+
+interface Target {
+  stream: Stream | undefined;
+  streamPath: string | undefined;
+  control: string | undefined;
+}
+
+function statusError(status: number, code: string, message: string, headers?: Array<[string, string]>) {
+  const err = new RtspError(status, code, message) as RtspError & { headers?: Array<[string, string]> };
+  if (headers) err.headers = headers;
+  return err;
+}
+
+/** Answers RTSP requests: one method a function, status codes as RFC 2326 says. */
+export class Dispatcher {
+  constructor(private readonly ctx: DispatcherContext) {}
+
+  async handle(request: RtspRequest, conn: RtspConnection): Promise<ResponseSpec | null> {
+    const cseqHeader = request.headers.get('cseq');
+    if (cseqHeader === undefined) throw statusError(400, 'ERR_RTSP_NO_CSEQ', 'missing CSeq');
+    parseCSeq(cseqHeader);
+
+    for (const name of ['require', 'proxy-require']) {
+      const value = request.headers.get(name);
+      if (value === undefined) continue;
+      const tags = parseOptionTags(value);
+      // We implement no option tags: every one named is unsupported (RFC 2326 12.32).
+      if (tags.length > 0) {
+        throw statusError(551, 'ERR_RTSP_OPTION_NOT_SUPPORTED', 'option not supported', [
+          ['Unsupported', formatOptionTags(tags)],
+        ]);
+      }
+    }
+
+    const method = request.method;
+    if (!(SUPPORTED_METHODS as readonly string[]).includes(method)) {
+      if (KNOWN_UNOFFERED.has(method)) {
+        throw statusError(405, 'ERR_RTSP_METHOD_NOT_ALLOWED', `${method} not allowed`, [
+          ['Allow', formatPublic([...SUPPORTED_METHODS])],
+        ]);
+      }
+      throw statusError(501, 'ERR_RTSP_NOT_IMPLEMENTED', `${method} not implemented`);
+    }
+
+    const target = this.resolveTarget(request.uri);
+    const hook = this.ctx.hooks.authorize;
+    if (hook) {
+      const verdict = await hook({
+        method,
+        uri: request.uri,
+        path: target.streamPath,
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+        headers: request.headers,
+      });
+      if (verdict === false) throw statusError(403, 'ERR_RTSP_FORBIDDEN', 'forbidden');
+      if (typeof verdict === 'object') {
+        throw statusError(verdict.status, 'ERR_RTSP_NOT_AUTHORIZED', 'not authorized', verdict.headers);
+      }
+    }
+
+    const session = this.sessionOf(request, method === 'SETUP');
+    session?.touch();
+
+    switch (method) {
+      case 'OPTIONS':
+        return {
+          status: 200,
+          headers: [['Public', formatPublic([...SUPPORTED_METHODS])], ...sessionHeader(session)],
+        };
+      case 'DESCRIBE':
+        return this.describe(request, target, conn);
+      case 'SETUP':
+        return this.setup(request, target, conn, session);
+      case 'PLAY':
+        return this.play(request, target, conn, this.required(session));
+      case 'PAUSE':
+        return this.pause(target, this.required(session));
+      case 'TEARDOWN': {
+        const s = this.required(session);
+        this.ctx.endSession(s, 'teardown');
+        return { status: 200, headers: sessionHeader(s) };
+      }
+      case 'GET_PARAMETER':
+        // Keepalive; we expose no parameters, so a body naming some gets an empty answer.
+        return { status: 200, headers: sessionHeader(session) };
+      case 'SET_PARAMETER':
+        if (request.body.length > 0) throw statusError(451, 'ERR_RTSP_PARAMETER', 'parameter not understood');
+        return { status: 200, headers: sessionHeader(session) };
+      default:
+        throw statusError(501, 'ERR_RTSP_NOT_IMPLEMENTED', `${method} not implemented`);
+    }
+  }
+
+  private resolveTarget(uri: string): Target {
+    if (uri === '*') return { stream: undefined, streamPath: undefined, control: undefined };
+    const url = parseRtspUrl(uri);
+    let found: ReturnType<typeof resolveStreamAndTrack>;
+    try {
+      found = resolveStreamAndTrack(uri, (p) => this.ctx.findStream(p) !== undefined);
+    } catch (err) {
+      // No such stream: methods that need one answer 404 themselves; OPTIONS does not care.
+      if (err instanceof RtspError && err.status === 404) {
+        return { stream: undefined, streamPath: url.path, control: undefined };
+      }
+      throw err;
+    }
+    return {
+      stream: this.ctx.findStream(found.streamPath),
+      streamPath: found.streamPath,
+      control: found.control,
+    };
+  }
+
+  private sessionOf(request: RtspRequest, optional: boolean): Session | undefined {
+    const header = request.headers.get('session');
+    if (header === undefined) return undefined;
+    const { id } = parseSessionHeader(header);
+    const session = this.ctx.sessions.get(id);
+    if (!session) throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session not found');
+    void optional;
+    return session;
+  }
+
+  private required(session: Session | undefined): Session {
+    if (!session) throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session not found');
+    return session;
+  }
+
+  private async describe(request: RtspRequest, target: Target, conn: RtspConnection): Promise<ResponseSpec> {
+    const stream = target.stream;
+    if (!stream || target.control !== undefined)
+      throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
+    const accept = request.headers.get('accept');
+    if (accept && !/application\/sdp|\*\/\*|application\/\*/i.test(accept)) {
+      throw statusError(406, 'ERR_RTSP_NOT_ACCEPTABLE', 'only application/sdp is offered');
+    }
+    // Parameter sets go into the SDP, so wait briefly for a source that has just started.
+    await Promise.all(stream.tracks.map((t) => t.whenReady(this.ctx.limits.describeWaitMs)));
+    const base = formatContentBase(absoluteUrl(request.uri, conn));
+    const description = stream.sessionDescription(conn.localAddress, String(Date.now()));
+    if (base.includes('?')) {
+      // Clients disagree on resolving `trackID=0` against a base with a query (some drop the
+      // query, some append): absolute control URLs leave nothing to resolve.
+      for (const m of description.media) m.control = joinControlUrl(base, m.control);
+    }
+    const sdp = writeSdp(description);
+    return {
+      status: 200,
+      headers: [
+        ['Content-Base', base],
+        ['Content-Type', 'application/sdp'],
+      ],
+      body: Buffer.from(sdp),
+    };
+  }
+
+  private async setup(
+    request: RtspRequest,
+    target: Target,
+    conn: RtspConnection,
+    existing: Session | undefined,
+  ): Promise<ResponseSpec> {
+    const stream = target.stream;
+    if (!stream) throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
+    const track =
+      target.control !== undefined
+        ? stream.trackByControl(target.control)
+        : stream.tracks.length === 1
+          ? stream.tracks[0]
+          : undefined;
+    if (!track) throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'track not found');
+    if (existing && existing.stream !== stream) {
+      throw statusError(459, 'ERR_RTSP_AGGREGATE', 'a session carries one stream');
+    }
+    if (existing?.state === 'playing') {
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'SETUP while playing is not supported');
+    }
+    const transportHeader = request.headers.get('transport');
+    if (!transportHeader)
+      throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'Transport header missing');
+    const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn));
+    if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
+
+    const session = existing ?? this.ctx.sessions.create(stream, conn);
+    const previous = session.tracks.get(track.id);
+    if (previous) {
+      previous.transport.close();
+      if (previous.transport instanceof TcpInterleavedTransport) {
+        for (const ch of previous.transport.channels) conn.usedChannels.delete(ch);
+      }
+    }
+    let transport: SessionTransport;
+    let reply: TransportSpec;
+    try {
+      if (spec.lowerTransport === 'TCP') {
+        const channels = pickChannels(spec.interleaved, conn.usedChannels);
+        if (!channels)
+          throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no free interleaved channel');
+        for (const ch of channels) conn.usedChannels.add(ch);
+        transport = new TcpInterleavedTransport(conn.socket, channels, this.ctx.limits, () =>
+          this.ctx.endSession(session, 'slow'),
+        );
+        reply = { ...spec, delivery: 'unicast', interleaved: channels, ssrc: track.codec.ssrc, extra: [] };
+      } else {
+        const clientPorts = spec.clientPort!;
+        const pair = await this.ctx.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
+        transport = await UdpTransport.open(
+          pair,
+          conn.remoteAddress,
+          clientPorts,
+          (packet) => this.ctx.onRtcpFromClient(session, packet),
+          (port) => this.ctx.ports.release(port),
+        );
+        reply = {
+          ...spec,
+          delivery: 'unicast',
+          destination: spec.destination === undefined ? undefined : conn.remoteAddress,
+          clientPort: clientPorts,
+          serverPort: pair.ports,
+          ssrc: track.codec.ssrc,
+          extra: [],
+        };
+      }
+    } catch (err) {
+      if (!existing && session.tracks.size === 0) this.ctx.endSession(session, 'teardown');
+      if (err instanceof RtspError) throw err;
+      throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
+    }
+    session.tracks.set(track.id, { track, transport, url: request.uri });
+    if (!existing) this.ctx.sessionStarted(session);
+    return {
+      status: 200,
+      headers: [
+        ['Transport', formatTransportHeader(reply)],
+        ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
+      ],
+    };
+  }
+
+  private async play(
+    request: RtspRequest,
+    target: Target,
+    conn: RtspConnection,
+    session: Session,
+  ): Promise<ResponseSpec | null> {
+    this.checkAggregate(target, session);
+    if (session.tracks.size === 0) throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
+    const base: Array<[string, string]> = [
+      ['Range', formatRangeHeader({ unit: 'npt', start: 'now' })],
+      ...sessionHeader(session),
+    ];
+    if (session.state === 'playing') return { status: 200, headers: base };
+    if (session.cancelPendingPlay)
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'PLAY already pending');
+    session.state = 'playing';
+
+    const cseq = request.headers.get('cseq');
+    const lead = session.stream.leadTrack;
+    const leadSetup = lead && lead.kind === 'video' ? session.tracks.get(lead.id) : undefined;
+    const start = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
+      session.cancelPendingPlay = undefined;
+      const now = wallClockMs();
+      const info = [...session.tracks.values()].map((st) => {
+        const exact = leadBatch && st === leadSetup;
+        return {
+          url: st.url,
+          seq: exact ? leadBatch.firstSeq : st.track.codec.nextSequence,
+          rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
+        };
+      });
+      conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', formatRtpInfo(info)]] });
+      for (const st of session.tracks.values()) {
+        st.transport.start(st.track.kind === 'video');
+        st.track.subscribe(st.transport);
+      }
+      this.ctx.sessionPlaying(session);
+    };
+
+    if (!leadSetup) {
+      start();
+      return null;
+    }
+    // Answer right before the next keyframe goes out, so RTP-Info names exactly the first packet
+    // this client receives and its first picture decodes cleanly.
+    await new Promise<void>((resolve) => {
+      const cancelWait = lead!.onNextKeyframe((batch) => {
+        clearTimeout(timer);
+        try {
+          start(batch);
+        } finally {
+          resolve();
+        }
+      });
+      const timer = setTimeout(() => {
+        cancelWait();
+        start();
+        resolve();
+      }, this.ctx.limits.playStartTimeoutMs);
+      session.cancelPendingPlay = () => {
+        clearTimeout(timer);
+        cancelWait();
+        session.cancelPendingPlay = undefined;
+        resolve();
+      };
+    });
+    return null;
+  }
+
+  private pause(target: Target, session: Session): ResponseSpec {
+    this.checkAggregate(target, session);
+    session.cancelPendingPlay?.();
+    for (const st of session.tracks.values()) {
+      st.track.unsubscribe(st.transport);
+      st.transport.stop();
+    }
+    session.state = 'ready';
+    return { status: 200, headers: sessionHeader(session) };
+  }
+
+  /** PLAY/PAUSE on one track of a multi-track session is not allowed (RFC 2326 459). */
+  private checkAggregate(target: Target, session: Session): void {
+    if (target.stream && target.stream !== session.stream) {
+      throw statusError(459, 'ERR_RTSP_AGGREGATE', 'URL names another stream');
+    }
+    if (target.control !== undefined && session.tracks.size > 1) {
+      throw statusError(459, 'ERR_RTSP_AGGREGATE', 'aggregate operation only');
+    }
+  }
+}
+
+function sessionHeader(session: Session | undefined): Array<[string, string]> {
+  return session ? [['Session', formatSessionHeader({ id: session.id })]] : [];
+}
+
+function isSupported(spec: TransportSpec, conn: RtspConnection): boolean {
+  if (spec.transport !== 'RTP' || spec.profile !== 'AVP') return false;
+  if (spec.mode !== undefined && spec.mode !== 'PLAY') return false;
+  if (spec.lowerTransport === 'TCP') return true;
+  if (spec.delivery === 'multicast') return false;
+  if (!spec.clientPort) return false;
+  // Never send to a third party named in `destination` (reflection): only to the client itself.
+  if (spec.destination !== undefined && spec.destination !== conn.remoteAddress) return false;
+  return true;
+}
+
+/** The requested pair if free, else the lowest free even pair (RFC 2326 12.39: the server may choose). */
+function pickChannels(
+  requested: [number, number] | undefined,
+  used: Set<number>,
+): [number, number] | undefined {
+  if (requested && !used.has(requested[0]) && !used.has(requested[1])) return requested;
+  for (let ch = 0; ch < 255; ch += 2) if (!used.has(ch) && !used.has(ch + 1)) return [ch, ch + 1];
+  return undefined;
+}
+
+/** The request URL in absolute form (a client may send a bare path). */
+function absoluteUrl(uri: string, conn: RtspConnection): string {
+  if (/^rtsps?:\/\//i.test(uri)) return uri;
+  const host = conn.localAddress.includes(':') ? `[${conn.localAddress}]` : conn.localAddress;
+  return `rtsp://${host}:${conn.localPort}${uri.startsWith('/') ? '' : '/'}${uri}`;
+}

@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { Stream, type StreamOptions } from '../media/stream.js';
+import { type Track, wallClockMs } from '../media/track.js';
+import { msToNtp } from '../rtp/ntp.js';
+import {
+  buildByeCompound,
+  buildSrSdesCompound,
+  parseRtcpCompound,
+  type RtcpSenderInfo,
+} from '../rtp/rtcp.js';
+import { RtspConnection } from './connection.js';
+import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
+import { type Session, type SessionInfo, SessionTable, type SessionTrack } from './session.js';
+import { UdpPortPool } from './udp-ports.js';
+
+export const VERSION = '0.1.0';
+
+export interface RtspServerOptions {
+  /** TCP port for RTSP (default 8554; 0 picks a free one). */
+  port?: number;
+  /** Address to listen on (default 0.0.0.0). */
+  host?: string;
+  /** UDP ports handed out for RTP/RTCP pairs (default 20000-29999). */
+  rtpPortRange?: [number, number];
+  /** Session timeout advertised to clients, seconds (default 60). */
+  sessionTimeoutSec?: number;
+  /** Most sessions at once; SETUP beyond it gets 503 (default 1000). */
+  maxSessions?: number;
+  /** Most RTSP connections at once; beyond it new ones are closed at once (default 2000). */
+  maxConnections?: number;
+  /** Largest header block of a request (default 8 KiB) and body (default 64 KiB). */
+  maxHeaderBytes?: number;
+  maxBodyBytes?: number;
+  /**
+   * Bytes a TCP client may have queued in its socket before it skips to the next keyframe
+   * (default 2 MiB), and how long it may stay behind before it is dropped (default 10 s).
+   */
+  maxBufferedBytes?: number;
+  maxLagMs?: number;
+  /** Longest a PLAY answer waits for the next keyframe (default 5 s). */
+  playStartTimeoutMs?: number;
+  /** Longest DESCRIBE waits for a new source's parameter sets (default 3 s). */
+  describeWaitMs?: number;
+  /** RTCP sender report interval (default 5 s). */
+  rtcpIntervalMs?: number;
+  hooks?: DispatcherHooks;
+}
+
+export interface ConnectionInfo {
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export interface RtspServerEvents {
+  connection: [info: ConnectionInfo];
+  disconnect: [info: ConnectionInfo];
+  session: [info: SessionInfo];
+  play: [info: SessionInfo];
+  sessionEnd: [info: SessionInfo, reason: EndReason];
+  /** A problem with one client (socket error, handler bug). The server goes on serving the others. */
+  clientError: [error: Error, info: ConnectionInfo];
+}
+
+/**
+ * The public entry: an RTSP server that serves the streams added to it.
+ * Create one with `createServer()`.
+ */
+export class RtspServer extends EventEmitter<RtspServerEvents> {
+  readonly options: Required<Omit<RtspServerOptions, 'hooks'>> & { hooks: DispatcherHooks };
+  private readonly tcp: TcpServer;
+  private readonly streams = new Map<string, Stream>();
+  private readonly connections = new Set<RtspConnection>();
+  private readonly sessionTable: SessionTable;
+  private readonly ports: UdpPortPool;
+  private readonly dispatcher: Dispatcher;
+  private readonly rtcpTimer: NodeJS.Timeout;
+  private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RtspServerOptions = {}) {
+    super();
+    this.options = {
+      port: options.port ?? 8554,
+      host: options.host ?? '0.0.0.0',
+      rtpPortRange: options.rtpPortRange ?? [20000, 29999],
+      sessionTimeoutSec: options.sessionTimeoutSec ?? 60,
+      maxSessions: options.maxSessions ?? 1000,
+      maxConnections: options.maxConnections ?? 2000,
+      maxHeaderBytes: options.maxHeaderBytes ?? 8192,
+      maxBodyBytes: options.maxBodyBytes ?? 65536,
+      maxBufferedBytes: options.maxBufferedBytes ?? 2 * 1024 * 1024,
+      maxLagMs: options.maxLagMs ?? 10_000,
+      playStartTimeoutMs: options.playStartTimeoutMs ?? 5000,
+      describeWaitMs: options.describeWaitMs ?? 3000,
+      rtcpIntervalMs: options.rtcpIntervalMs ?? 5000,
+      hooks: options.hooks ?? {},
+    };
+    const o = this.options;
+    this.ports = new UdpPortPool(o.rtpPortRange, o.host);
+    // Advertise the configured timeout and enforce a little more: clients send keepalives late.
+    this.sessionTable = new SessionTable(
+      {
+        timeoutSec: o.sessionTimeoutSec,
+        graceSec: Math.max(1, Math.ceil(o.sessionTimeoutSec * 0.1)),
+        maxSessions: o.maxSessions,
+      },
+      (s) => this.endSession(s, 'timeout'),
+    );
+    this.dispatcher = new Dispatcher({
+      findStream: (path) => this.streams.get(path),
+      sessions: this.sessionTable,
+      ports: this.ports,
+      hooks: o.hooks,
+      limits: {
+        maxBufferedBytes: o.maxBufferedBytes,
+        maxLagMs: o.maxLagMs,
+        playStartTimeoutMs: o.playStartTimeoutMs,
+        describeWaitMs: o.describeWaitMs,
+      },
+      sessionStarted: (s) => this.emit('session', s.info()),
+      sessionPlaying: (s) => this.emit('play', s.info()),
+      endSession: (s, reason) => this.endSession(s, reason),
+      onRtcpFromClient: (s, packet) => this.onClientRtcp(s, packet),
+      sendInitialReport: (st) => this.sendReport(st),
+    });
+    this.tcp = createTcpServer((socket) => this.accept(socket));
+    this.tcp.on('error', (err) => this.emit('clientError', err, { remoteAddress: '', remotePort: 0 }));
+    this.rtcpTimer = setInterval(() => this.sendSenderReports(), o.rtcpIntervalMs);
+    this.rtcpTimer.unref();
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.options.port, this.options.host, () => {
+        this.tcp.off('error', onError);
+        resolve(this.port);
+      });
+    });
+  }
+
+  get port(): number {
+    const addr = this.tcp.address();
+    return typeof addr === 'object' && addr ? addr.port : this.options.port;
+  }
+
+  /** Adds a stream at `path` (e.g. `/cam`); push access units into its tracks. */
+  addStream(path: string, options: StreamOptions): Stream {
+    const normalized = normalizePath(path);
+    if (this.streams.has(normalized)) throw new Error(`a stream already exists at ${normalized}`);
+    const stream = new Stream(normalized, options);
+    this.streams.set(normalized, stream);
+    return stream;
+  }
+
+  getStream(path: string): Stream | undefined {
+    return this.streams.get(normalizePath(path));
+  }
+
+  /** Removes a stream; its clients' sessions end (RTCP BYE). */
+  removeStream(path: string): boolean {
+    const stream = this.streams.get(normalizePath(path));
+    if (!stream) return false;
+    this.streams.delete(stream.path);
+    for (const s of [...this.sessionTable.values()])
+      if (s.stream === stream) this.endSession(s, 'stream-removed');
+    stream.close();
+    return true;
+  }
+
+  /** The status view: every session with its client, transport, state and counters. */
+  sessions(): SessionInfo[] {
+    return [...this.sessionTable.values()].map((s) => s.info());
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Ends every session (RTCP BYE), closes every socket. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.rtcpTimer);
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const s of [...this.sessionTable.values()]) this.endSession(s, 'shutdown');
+    this.sessionTable.close();
+    for (const c of this.connections) c.close();
+    const drained = Promise.all(
+      [...this.connections].map(
+        (c) => new Promise<void>((r) => (c.closed ? r() : c.socket.once('close', () => r()))),
+      ),
+    );
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 3000).unref())]);
+    for (const c of this.connections) c.socket.destroy();
+    for (const stream of this.streams.values()) stream.close();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing || this.connections.size >= this.options.maxConnections) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    const conn = new RtspConnection(
+      socket,
+      {
+        handleRequest: (req, c) => this.dispatcher.handle(req, c),
+        handleInterleaved: (channel, data, c) => this.onInterleaved(channel, data, c),
+        onClose: (c) => this.onConnectionClose(c),
+        onError: (err, c) => this.emit('clientError', err, infoOf(c)),
+      },
+      {
+        maxHeaderBytes: this.options.maxHeaderBytes,
+        maxBodyBytes: this.options.maxBodyBytes,
+        maxPendingRequests: 32,
+      },
+      `smolrtsp/${VERSION}`,
+    );
+    this.connections.add(conn);
+    this.emit('connection', infoOf(conn));
+  }
+
+  private onConnectionClose(conn: RtspConnection): void {
+    this.connections.delete(conn);
+    for (const s of [...this.sessionTable.values()]) if (s.owner === conn) this.endSession(s, 'disconnect');
+    this.emit('disconnect', infoOf(conn));
+  }
+
+  private onInterleaved(channel: number, data: Buffer, conn: RtspConnection): void {
+    // Odd channels carry the client's RTCP (receiver reports): a sign of life for its session.
+    for (const s of this.sessionTable.values()) {
+      if (s.owner !== conn) continue;
+      for (const st of s.tracks.values()) {
+        if (
+          st.transport.kind === 'tcp' &&
+          (st.transport as unknown as { channels: number[] }).channels.includes(channel)
+        ) {
+          this.onClientRtcp(s, data);
+          return;
+        }
+      }
+    }
+  }
+
+  private onClientRtcp(session: Session, packet: Buffer): void {
+    // Any datagram from the client on our ports is a sign of life (receiver reports, NAT keepalives);
+    // receiver reports also tell the status view what the client lost.
+    session.touch();
+    let packets: ReturnType<typeof parseRtcpCompound>;
+    try {
+      packets = parseRtcpCompound(packet);
+    } catch {
+      return; // not RTCP, or malformed: only the sign of life counts
+    }
+    for (const p of packets) {
+      if (p.type !== 'rr' && p.type !== 'sr') continue;
+      for (const block of p.reportBlocks) {
+        for (const st of session.tracks.values()) {
+          if (st.track.codec.ssrc !== block.ssrc) continue;
+          st.receiverReport = {
+            fractionLost: block.fractionLost / 256,
+            cumulativeLost: block.cumulativeLost,
+            jitter: block.jitter / st.track.codec.clockRate,
+          };
+        }
+      }
+    }
+  }
+
+  private endSession(session: Session, reason: EndReason): void {
+    if (!this.sessionTable.get(session.id)) return;
+    this.sessionTable.delete(session);
+    session.cancelPendingPlay?.();
+    for (const st of session.tracks.values()) {
+      st.track.unsubscribe(st.transport);
+      try {
+        st.transport.sendRtcp(this.byeFor(st.track));
+      } catch {
+        // The client may already be gone.
+      }
+      st.transport.close();
+      if (st.transport.kind === 'tcp' && session.owner instanceof RtspConnection) {
+        for (const ch of (st.transport as unknown as { channels: number[] }).channels) {
+          session.owner.usedChannels.delete(ch);
+        }
+      }
+    }
+    const info = session.info();
+    if (reason === 'slow' && session.owner instanceof RtspConnection) session.owner.socket.destroy();
+    this.emit('sessionEnd', info, reason);
+  }
+
+  private senderInfo(track: Track): RtcpSenderInfo {
+    const now = wallClockMs();
+    const ntp = msToNtp(now);
+    return {
+      ntpSeconds: ntp.seconds,
+      ntpFraction: ntp.fraction,
+      rtpTimestamp: track.rtpTimestampAt(now),
+      packetCount: track.stats.packets,
+      octetCount: track.stats.octets,
+    };
+  }
+
+  private senderReport(track: Track): Buffer {
+    return buildSrSdesCompound({ ssrc: track.codec.ssrc, cname: this.cname, ...this.senderInfo(track) });
+  }
+
+  private byeFor(track: Track): Buffer {
+    const sender = track.started ? this.senderInfo(track) : undefined;
+    return buildByeCompound({ ssrc: track.codec.ssrc, cname: this.cname, sender, reason: 'session ended' });
+  }
+
+  private sendReport(st: SessionTrack): void {
+    if (st.track.started) st.transport.sendRtcp(this.senderReport(st.track));
+  }
+
+  /** One SR per track per interval, the same bytes for all of its clients. */
+  private sendSenderReports(): void {
+    const reports = new Map<Track, Buffer>();
+    for (const s of this.sessionTable.values()) {
+      if (s.state !== 'playing') continue;
+      for (const st of s.tracks.values()) {
+        if (!st.track.started) continue;
+        let sr = reports.get(st.track);
+        if (!sr) {
+          sr = this.senderReport(st.track);
+          reports.set(st.track, sr);
+        }
+        st.transport.sendRtcp(sr);
+      }
+    }
+  }
+}
+
+function infoOf(c: RtspConnection): ConnectionInfo {
+  return { remoteAddress: c.remoteAddress, remotePort: c.remotePort };
+}
+
+function normalizePath(path: string): string {
+  let p = path.startsWith('/') ? path : `/${path}`;
+  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+
+/** Creates a server and starts listening. */
+export async function createServer(options: RtspServerOptions = {}): Promise<RtspServer> {
+  const server = new RtspServer(options);
+  await server.listen();
+  return server;
+}

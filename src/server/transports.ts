@@ -1,0 +1,197 @@
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Socket as TcpSocket } from 'node:net';
+import type { Track, TrackSink } from '../media/track.js';
+import { framedForChannel, type RtpPacketBatch } from '../rtp/batch.js';
+import type { UdpPortPair } from './udp-ports.js';
+
+export interface TransportStats {
+  packets: number;
+  bytes: number;
+  /** Batches not sent because the client was behind (TCP) — it resumed at the next keyframe. */
+  droppedBatches: number;
+}
+
+/** How one track of one session reaches its client. */
+export interface SessionTransport extends TrackSink {
+  readonly kind: 'udp' | 'tcp';
+  readonly stats: TransportStats;
+  /** Human-readable summary for the status view, e.g. `udp 127.0.0.1:5000-5001` or `tcp 0-1`. */
+  readonly summary: string;
+  /** Begins sending; video resumes only at a keyframe so the first decoded picture is clean. */
+  start(gateOnKeyframe: boolean): void;
+  /** Stops sending (PAUSE); the transport stays allocated. */
+  stop(): void;
+  sendRtcp(packet: Buffer): void;
+  close(): void;
+}
+
+/**
+ * RTP and RTCP `$`-interleaved on the RTSP connection (RFC 2326 10.12). The same framed buffer goes
+ * to every client on the same channel, in one write per access unit.
+ */
+export class TcpInterleavedTransport implements SessionTransport {
+  readonly kind = 'tcp' as const;
+  readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
+  private active = false;
+  private waitingForKeyframe = true;
+  private laggingSinceMs: number | undefined;
+
+  constructor(
+    private readonly socket: TcpSocket,
+    readonly channels: [number, number],
+    private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
+    private readonly onTooSlow: () => void,
+  ) {}
+
+  get summary(): string {
+    return `tcp interleaved=${this.channels[0]}-${this.channels[1]}`;
+  }
+
+  start(gateOnKeyframe: boolean): void {
+    this.active = true;
+    this.waitingForKeyframe = gateOnKeyframe;
+  }
+
+  stop(): void {
+    this.active = false;
+  }
+
+  deliver(batch: RtpPacketBatch, _track: Track): void {
+    if (!this.active || this.socket.destroyed) return;
+    if (this.socket.writableLength > this.limits.maxBufferedBytes) {
+      // Behind: skip to the next keyframe rather than queue without bound.
+      this.stats.droppedBatches++;
+      this.waitingForKeyframe = true;
+      const now = performance.now();
+      this.laggingSinceMs ??= now;
+      if (now - this.laggingSinceMs > this.limits.maxLagMs) this.onTooSlow();
+      return;
+    }
+    if (this.waitingForKeyframe) {
+      if (!batch.keyframe) return;
+      this.waitingForKeyframe = false;
+    }
+    this.laggingSinceMs = undefined;
+    const framed = framedForChannel(batch, this.channels[0]);
+    this.socket.write(framed);
+    this.stats.packets += batch.packets.length;
+    this.stats.bytes += framed.length;
+  }
+
+  sendRtcp(packet: Buffer): void {
+    if (this.socket.destroyed || packet.length > 0xffff) return;
+    const header = Buffer.allocUnsafe(4);
+    header[0] = 0x24;
+    header[1] = this.channels[1];
+    header.writeUInt16BE(packet.length, 2);
+    this.socket.cork();
+    this.socket.write(header);
+    this.socket.write(packet);
+    this.socket.uncork();
+  }
+
+  close(): void {
+    this.active = false;
+  }
+}
+
+/** RTP and RTCP over UDP to the client's ports, from a socket pair of our own connected to them. */
+export class UdpTransport implements SessionTransport {
+  readonly kind = 'udp' as const;
+  readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
+  sendErrors = 0;
+  private active = false;
+  private waitingForKeyframe = true;
+  private closed = false;
+
+  constructor(
+    private readonly pair: UdpPortPair,
+    readonly clientAddress: string,
+    readonly clientPorts: [number, number],
+    private readonly onRtcp: (packet: Buffer) => void,
+    private readonly onRelease: (port: number) => void,
+  ) {
+    // ICMP port unreachable surfaces as ECONNREFUSED on a connected socket: the client is gone or not
+    // listening yet. Count it; the session timeout reclaims a client that never comes back.
+    const onError = () => {
+      this.sendErrors++;
+    };
+    pair.rtp.on('error', onError);
+    pair.rtcp.on('error', onError);
+    pair.rtcp.on('message', (msg) => this.onRtcp(msg));
+    // Some clients send RTP to our RTP port to open NAT bindings: that counts as a sign of life too.
+    pair.rtp.on('message', (msg) => this.onRtcp(msg));
+  }
+
+  /** Connects both sockets to the client's RTP and RTCP ports. */
+  static async open(
+    pair: UdpPortPair,
+    clientAddress: string,
+    clientPorts: [number, number],
+    onRtcp: (packet: Buffer) => void,
+    onRelease: (port: number) => void,
+  ): Promise<UdpTransport> {
+    await Promise.all([
+      connect(pair.rtp, clientPorts[0], clientAddress),
+      connect(pair.rtcp, clientPorts[1], clientAddress),
+    ]);
+    return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease);
+  }
+
+  get serverPorts(): [number, number] {
+    return this.pair.ports;
+  }
+
+  get summary(): string {
+    return `udp ${this.clientAddress}:${this.clientPorts[0]}-${this.clientPorts[1]}`;
+  }
+
+  start(gateOnKeyframe: boolean): void {
+    this.active = true;
+    this.waitingForKeyframe = gateOnKeyframe;
+  }
+
+  stop(): void {
+    this.active = false;
+  }
+
+  deliver(batch: RtpPacketBatch, _track: Track): void {
+    if (!this.active) return;
+    if (this.waitingForKeyframe) {
+      if (!batch.keyframe) return;
+      this.waitingForKeyframe = false;
+    }
+    const socket = this.pair.rtp;
+    const packets = batch.packets;
+    for (let i = 0; i < packets.length; i++) {
+      socket.send(packets[i]);
+      this.stats.bytes += packets[i].length;
+    }
+    this.stats.packets += packets.length;
+  }
+
+  sendRtcp(packet: Buffer): void {
+    if (this.closed) return;
+    this.pair.rtcp.send(packet);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.active = false;
+    this.pair.rtp.close();
+    this.pair.rtcp.close();
+    this.onRelease(this.pair.ports[0]);
+  }
+}
+
+function connect(socket: UdpSocket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    socket.once('error', onError);
+    socket.connect(port, address, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,114 @@
+// A bare RTSP client over a real socket, for tests that need to send exact (and broken) bytes.
+import { connect, type Socket } from 'node:net';
+import type { InterleavedFrame, RtspResponse } from '../../src/protocol/message.js';
+import { RtspParser } from '../../src/protocol/parser.js';
+
+export class RawRtspClient {
+  readonly frames: InterleavedFrame[] = [];
+  private readonly parser = new RtspParser({ maxBodyBytes: 1 << 20 });
+  private readonly responses: RtspResponse[] = [];
+  private waiters: Array<() => void> = [];
+  private cseq = 0;
+  private ended = false;
+  readonly closed: Promise<void>;
+  onFrame: ((frame: InterleavedFrame) => void) | undefined;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (const m of this.parser.push(chunk)) {
+        if (m.kind === 'response') this.responses.push(m);
+        else if (m.kind === 'interleaved') {
+          if (this.onFrame) this.onFrame(m);
+          else this.frames.push({ ...m, data: Buffer.from(m.data) });
+        }
+      }
+      this.wake();
+    });
+    this.closed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.ended = true;
+        this.wake();
+        resolve();
+      });
+    });
+    socket.on('error', () => {});
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<RawRtspClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, host, () => {
+        socket.off('error', reject);
+        resolve(new RawRtspClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  send(bytes: string | Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Sends a request with the next CSeq and waits for its answer. */
+  async request(
+    method: string,
+    uri: string,
+    headers: Record<string, string> = {},
+    body = '',
+  ): Promise<RtspResponse> {
+    this.cseq++;
+    let text = `${method} ${uri} RTSP/1.0\r\nCSeq: ${this.cseq}\r\n`;
+    for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+    if (body) text += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+    text += `\r\n${body}`;
+    this.send(text);
+    return this.nextResponse();
+  }
+
+  /** The next response, or rejects if the server closes first or nothing comes within `timeoutMs`. */
+  async nextResponse(timeoutMs = 8000): Promise<RtspResponse> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = this.responses.shift();
+      if (r) return r;
+      if (this.ended) throw new Error('connection closed before a response');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('no response in time');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits until `predicate` holds for the frames received so far. */
+  async waitFor(predicate: () => boolean, timeoutMs = 8000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,57 @@
+// Finding and running the real clients (ffprobe, ffmpeg, gst-launch-1.0) the interop tests use.
+import { spawn, spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+
+const found = new Map<string, boolean>();
+
+export function hasTool(name: string): boolean {
+  let ok = found.get(name);
+  if (ok === undefined) {
+    ok = spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+    found.set(name, ok);
+  }
+  return ok;
+}
+
+/**
+ * True when every tool is there. Otherwise the test is skipped with a message — or, with
+ * SMOLRTSP_REQUIRE_TOOLS=1 (set by CI), fails: a missing client must not pass silently there.
+ */
+export function requireTools(t: TestContext, ...names: string[]): boolean {
+  const missing = names.filter((n) => !hasTool(n));
+  if (missing.length === 0) return true;
+  const message = `${missing.join(', ')} not found: install ffmpeg and GStreamer to run this interop test`;
+  if (process.env.SMOLRTSP_REQUIRE_TOOLS === '1') throw new Error(message);
+  t.skip(message);
+  return false;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs a command to completion (or kills it after `timeoutMs`), collecting its output. */
+export function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, timedOut });
+    });
+  });
+}
