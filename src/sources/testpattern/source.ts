@@ -1,0 +1,110 @@
+import { EventEmitter } from 'node:events';
+import { type Track, wallClockMs } from '../../media/track.js';
+import { TestPatternEncoder, type TestPatternOptions } from './test-pattern-encoder.js';
+
+export interface TestPatternSourceOptions extends TestPatternOptions {
+  /** Stops the source when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Answer a client waiting for a keyframe with an IDR at the next frame instead of at the GOP end
+   * (default true). At most one such IDR per second, so a crowd of joiners cannot flood the stream.
+   */
+  keyframeOnJoin?: boolean;
+}
+
+/** CPU the generator has used, for the status view and the benchmark. */
+export interface TestPatternStats {
+  frames: number;
+  /** Seconds of video generated. */
+  videoSeconds: number;
+  /** CPU milliseconds spent drawing and encoding (wall time of the synchronous work). */
+  encodeMs: number;
+}
+
+const MIN_FORCED_IDR_INTERVAL_MS = 1000;
+
+/**
+ * The built-in live source: draws and encodes the test pattern in real time (see TestPatternEncoder)
+ * and pushes each frame into a track. Needs nothing outside Node.
+ */
+export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
+  readonly encoder: TestPatternEncoder;
+  readonly stats: TestPatternStats = { frames: 0, videoSeconds: 0, encodeMs: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private startedAtMs = 0;
+  private running = false;
+  private lastForcedIdrMs = Number.NEGATIVE_INFINITY;
+  private readonly frameIntervalMs: number;
+
+  constructor(
+    private readonly track: Track,
+    options: TestPatternSourceOptions = {},
+  ) {
+    super();
+    this.encoder = new TestPatternEncoder(options);
+    this.frameIntervalMs = 1000 / this.encoder.fps;
+    if (options.keyframeOnJoin !== false) {
+      track.onKeyframeRequest = () => {
+        const now = performance.now();
+        if (now - this.lastForcedIdrMs < MIN_FORCED_IDR_INTERVAL_MS) return;
+        this.lastForcedIdrMs = now;
+        this.encoder.requestKeyframe();
+      };
+    }
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  get width(): number {
+    return this.encoder.width;
+  }
+
+  get height(): number {
+    return this.encoder.height;
+  }
+
+  get fps(): number {
+    return this.encoder.fps;
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.startedAtMs = performance.now();
+    this.tick();
+    return this;
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    const index = this.stats.frames;
+    try {
+      const t0 = performance.now();
+      const frame = this.encoder.encodeFrame(index, wallClockMs());
+      this.stats.encodeMs += performance.now() - t0;
+      this.track.pushUnits(frame.nalus, { pts: Math.round(index * this.frameIntervalMs * 1000) });
+    } catch (err) {
+      this.stop();
+      this.emit('error', err as Error);
+      return;
+    }
+    this.stats.frames = index + 1;
+    this.stats.videoSeconds = this.stats.frames / this.encoder.fps;
+    // Scheduled against the start, so timer lateness never accumulates into drift.
+    const dueMs = this.startedAtMs + this.stats.frames * this.frameIntervalMs;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, dueMs - performance.now()));
+  }
+}
+
+/**
+ * Starts a test pattern feeding `track`: colour bars, a moving box, a burned-in clock and frame
+ * counter, and an SEI with each picture's generation time in every frame.
+ */
+export function createTestPattern(track: Track, options: TestPatternSourceOptions = {}): TestPatternSource {
+  return new TestPatternSource(track, options).start();
+}
