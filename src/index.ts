@@ -18,3 +18,7 @@ export { createServer, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
+export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';
+export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';
+export { TestPatternEncoder } from './sources/testpattern/test-pattern-encoder.js';
+export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';

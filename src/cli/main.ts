@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { createServer, VERSION } from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
+import { createTestPattern } from '../sources/testpattern/source.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
@@ -15,7 +14,9 @@ Usage:
 
 Options:
   --file F            Annex-B H.264 file (.264) to serve, looped in real time
-                      (default: the sample that ships with smolrtsp)
+  --pattern WxH@FPS   the built-in live test pattern at this size and rate
+                      (the default source: 640x480@25)
+  --gop S             test pattern keyframe interval in seconds (default 2)
   --path /P           stream path (default /test)
   --fps N             frame rate of --file when its SPS has no timing info (default 25)
   --port N            RTSP port (default 8554)
@@ -47,10 +48,16 @@ function intOption(
   return n;
 }
 
-/** The H.264 sample in the package's fixtures folder (from dist/cli or src/cli). */
-function defaultSample(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '..', '..', 'fixtures', 'sample-640x480-25fps.264');
+/** `1280x720@30` → size and rate of the test pattern. */
+function parsePattern(text: string): { width: number; height: number; fps: number } {
+  const m = /^(\d+)x(\d+)(?:@(\d+))?$/.exec(text);
+  const width = Number(m?.[1]);
+  const height = Number(m?.[2]);
+  const fps = Number(m?.[3] ?? 25);
+  if (!m || width < 128 || height < 160 || width > 4096 || height > 2304 || fps < 1 || fps > 120) {
+    fail('--pattern must look like 1280x720@30 (128x160 to 4096x2304, 1 to 120 fps)');
+  }
+  return { width, height, fps };
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -76,8 +83,12 @@ async function serve(argv: string[]): Promise<void> {
       fail('--rtp-ports must look like 20000-29999');
     rtpPortRange = [Number(m[1]), Number(m[2])];
   }
-  const file = v.file ?? defaultSample();
-  if (!existsSync(file)) fail(`no such file: ${file}`);
+  const file = v.file;
+  if (file !== undefined && !existsSync(file)) fail(`no such file: ${file}`);
+  if (file !== undefined && v.pattern !== undefined) fail('--file and --pattern are exclusive');
+  const pattern = parsePattern(v.pattern ?? '640x480@25');
+  const gopSeconds = v.gop === undefined ? 2 : Number(v.gop);
+  if (!(gopSeconds > 0 && gopSeconds <= 60)) fail('--gop must be a number of seconds from 0 to 60');
 
   const level = v['log-level'] ?? 'info';
   const log =
@@ -118,16 +129,29 @@ async function serve(argv: string[]): Promise<void> {
   );
 
   const stream = server.addStream(path, { video: { codec: 'H264' } });
-  const source = new AnnexBFileSource(stream.video!, { file, fps, loop: true });
-  source.on('error', (err: Error) => log.error({ err: err.message, file }, 'source error'));
-  source.start();
+  let source: { stop(): void; on(event: 'error', fn: (err: Error) => void): unknown };
+  let describeSource: string;
+  if (file !== undefined) {
+    const fileSource = new AnnexBFileSource(stream.video!, { file, fps, loop: true });
+    source = fileSource;
+    fileSource.start();
+    describeSource = `file ${file}`;
+  } else {
+    source = createTestPattern(stream.video!, {
+      ...pattern,
+      gopFrames: Math.max(1, Math.round(gopSeconds * pattern.fps)),
+      label: path,
+    });
+    describeSource = `test pattern ${pattern.width}x${pattern.height}@${pattern.fps}`;
+  }
+  source.on('error', (err: Error) => log.error({ err: err.message }, 'source error'));
 
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `rtsp://${shownHost}:${server.port}${stream.path}`;
-  log.info({ url, file }, 'serving');
+  log.info({ url, source: describeSource }, 'serving');
   process.stdout.write(
-    `\nsmolrtsp ${VERSION} is serving ${url}\n` +
+    `\nsmolrtsp ${VERSION} is serving ${url} (${describeSource})\n` +
       `  play it:  ffplay -rtsp_transport tcp ${url}\n` +
       `            vlc ${url}\n` +
       `            gst-launch-1.0 playbin uri=${url}\n` +
@@ -155,6 +179,8 @@ function parseServeArgs(argv: string[]) {
     allowPositionals: false,
     options: {
       file: { type: 'string' },
+      pattern: { type: 'string' },
+      gop: { type: 'string' },
       path: { type: 'string' },
       fps: { type: 'string' },
       port: { type: 'string' },

@@ -125,9 +125,16 @@ export class Track {
     for (const sink of this.sinks) sink.deliver(batch, this);
   }
 
+  /**
+   * Set by a source that can make a keyframe on demand (an encoder): called when a client waits
+   * for one. Sources that cannot (files, relays) leave it unset and clients wait for the next.
+   */
+  onKeyframeRequest: (() => void) | undefined;
+
   /** Calls `fn` right before the next keyframe batch is delivered to the sinks. Returns a canceller. */
   onNextKeyframe(fn: (batch: RtpPacketBatch) => void): () => void {
     this.keyframeWaiters.push(fn);
+    this.onKeyframeRequest?.();
     return () => {
       const i = this.keyframeWaiters.indexOf(fn);
       if (i >= 0) this.keyframeWaiters.splice(i, 1);
