@@ -1,5 +1,6 @@
 // The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
 
+export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';
 export type { H264TrackOptions } from './media/h264-track-codec.js';
 export { H264TrackCodec } from './media/h264-track-codec.js';
 export type { StreamOptions, VideoTrackOptions } from './media/stream.js';
@@ -18,7 +19,6 @@ export { createServer, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
-export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';
 export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';
+export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';
 export { TestPatternEncoder } from './sources/testpattern/test-pattern-encoder.js';
-export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';
