@@ -48,7 +48,7 @@ export class H264TrackCodec implements TrackCodec {
   }
 
   get ready(): boolean {
-    return this.packetizer.parameterSets !== undefined;
+    return this.packetizer.parameterSets !== null;
   }
 
   /** Picture size and rate read from the SPS, once seen. */

@@ -1,0 +1,86 @@
+// How requests name streams and tracks, and the application hooks around the methods.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RequestInfo } from '../../src/server/dispatcher.js';
+import { RawRtspClient } from '../helpers/rtsp-client.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('track URLs and hooks', () => {
+  let ts: TestServer;
+  const seen: RequestInfo[] = [];
+  const events: string[] = [];
+  before(async () => {
+    ts = await startTestServer({
+      describeWaitMs: 400,
+      hooks: {
+        authorize(req) {
+          seen.push(req);
+          if (req.path === '/secret') {
+            return req.headers.get('authorization') === 'Basic dTpw'
+              ? true
+              : { status: 401, headers: [['WWW-Authenticate', 'Basic realm="smolrtsp"']] };
+          }
+          return req.remoteAddress === '127.0.0.1';
+        },
+      },
+    });
+    ts.server.addStream('/secret', { video: { codec: 'H264' } });
+    ts.server.addStream('/live/cam', { video: { codec: 'H264' } });
+    ts.server.on('session', (s) => events.push(`session ${s.path}`));
+    ts.server.on('play', (s) => events.push(`play ${s.path}`));
+    ts.server.on('sessionEnd', (s, reason) => events.push(`end ${s.path} ${reason}`));
+  });
+  after(async () => {
+    await ts.close();
+  });
+
+  const base = () => `rtsp://127.0.0.1:${ts.port}`;
+  for (const [name, uri] of [
+    ['absolute', () => `${base()}/test/trackID=0`],
+    ['bare path', () => '/test/trackID=0'],
+    ['trailing slash', () => `${base()}/test/trackID=0/`],
+    ['query before the track', () => `${base()}/test?channel=1/trackID=0`],
+    ['query after the track', () => `${base()}/test/trackID=0?channel=1`],
+    ['aggregate URL of a one-track stream', () => `${base()}/test`],
+    ['nested stream path', () => `${base()}/live/cam/trackID=0`],
+  ] as const) {
+    it(`SETUP by ${name}`, async () => {
+      const c = await RawRtspClient.connect(ts.port);
+      const r = await c.request('SETUP', uri(), { Transport: 'RTP/AVP/TCP;unicast' });
+      assert.equal(r.status, 200, uri());
+      await c.request('TEARDOWN', uri(), { Session: (r.headers.get('session') ?? '').split(';')[0] });
+      c.close();
+    });
+  }
+
+  it('authorize sees each request and can answer 401 with a challenge', async () => {
+    const c = await RawRtspClient.connect(ts.port);
+    const denied = await c.request('DESCRIBE', `${base()}/secret`);
+    assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get('www-authenticate'), 'Basic realm="smolrtsp"');
+    const t0 = Date.now();
+    const allowed = await c.request('DESCRIBE', `${base()}/secret`, { Authorization: 'Basic dTpw' });
+    assert.equal(allowed.status, 200);
+    // Nothing feeds /secret: DESCRIBE waited for parameter sets, then answered without them.
+    assert.ok(Date.now() - t0 >= 350, `answered after ${Date.now() - t0} ms`);
+    assert.doesNotMatch(allowed.body.toString(), /sprop-parameter-sets/);
+    assert.match(allowed.body.toString(), /a=fmtp:96 packetization-mode=1\r\n/);
+    const last = seen[seen.length - 1];
+    assert.equal(last.method, 'DESCRIBE');
+    assert.equal(last.path, '/secret');
+    assert.equal(last.remoteAddress, '127.0.0.1');
+    c.close();
+  });
+
+  it('session, play and sessionEnd events tell when a client starts and stops', async () => {
+    events.length = 0;
+    const c = await RawRtspClient.connect(ts.port);
+    c.onFrame = () => {};
+    const s = await c.request('SETUP', `${ts.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
+    const id = (s.headers.get('session') ?? '').split(';')[0];
+    await c.request('PLAY', ts.url, { Session: id });
+    await c.request('TEARDOWN', ts.url, { Session: id });
+    assert.deepEqual(events, ['session /test', 'play /test', 'end /test teardown']);
+    c.close();
+  });
+});
