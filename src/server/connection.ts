@@ -39,8 +39,8 @@ export class RtspConnection implements SessionOwner {
   readonly localAddress: string;
   readonly localPort: number;
   readonly serverHeader: string;
-  /** Interleaved channels in use on this connection (by any session's TCP transport). */
-  readonly usedChannels = new Set<number>();
+  /** Interleaved channels in use on this connection, and the session each belongs to. */
+  readonly channelSessions = new Map<number, object>();
   private readonly parser: RtspParser;
   private pending = 0;
   private queue: Promise<void> = Promise.resolve();

@@ -135,7 +135,7 @@ export class Dispatcher {
       }
     }
 
-    const session = this.sessionOf(request, method === 'SETUP');
+    const session = this.sessionOf(request);
     session?.touch();
 
     switch (method) {
@@ -188,13 +188,12 @@ export class Dispatcher {
     };
   }
 
-  private sessionOf(request: RtspRequest, optional: boolean): Session | undefined {
+  private sessionOf(request: RtspRequest): Session | undefined {
     const header = request.headers.get('session');
     if (header === undefined) return undefined;
     const { id } = parseSessionHeader(header);
     const session = this.ctx.sessions.get(id);
     if (!session) throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session not found');
-    void optional;
     return session;
   }
 
@@ -262,18 +261,16 @@ export class Dispatcher {
     const previous = session.tracks.get(track.id);
     if (previous) {
       previous.transport.close();
-      if (previous.transport instanceof TcpInterleavedTransport) {
-        for (const ch of previous.transport.channels) conn.usedChannels.delete(ch);
-      }
+      for (const ch of previous.transport.channels ?? []) conn.channelSessions.delete(ch);
     }
     let transport: SessionTransport;
     let reply: TransportSpec;
     try {
       if (spec.lowerTransport === 'TCP') {
-        const channels = pickChannels(spec.interleaved, conn.usedChannels);
+        const channels = pickChannels(spec.interleaved, conn.channelSessions);
         if (!channels)
           throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no free interleaved channel');
-        for (const ch of channels) conn.usedChannels.add(ch);
+        for (const ch of channels) conn.channelSessions.set(ch, session);
         transport = new TcpInterleavedTransport(conn.socket, channels, this.ctx.limits, () =>
           this.ctx.endSession(session, 'slow'),
         );
@@ -349,6 +346,8 @@ export class Dispatcher {
       for (const st of session.tracks.values()) {
         st.transport.start(st.track.kind === 'video');
         st.track.subscribe(st.transport);
+        // A sender report right away lets the client map RTP time to wall clock from the start.
+        this.ctx.sendInitialReport(st);
       }
       this.ctx.sessionPlaying(session);
     };
@@ -423,7 +422,7 @@ function isSupported(spec: TransportSpec, conn: RtspConnection): boolean {
 /** The requested pair if free, else the lowest free even pair (RFC 2326 12.39: the server may choose). */
 function pickChannels(
   requested: [number, number] | undefined,
-  used: Set<number>,
+  used: Map<number, unknown>,
 ): [number, number] | undefined {
   if (requested && !used.has(requested[0]) && !used.has(requested[1])) return requested;
   for (let ch = 0; ch < 255; ch += 2) if (!used.has(ch) && !used.has(ch + 1)) return [ch, ch + 1];

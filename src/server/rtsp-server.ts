@@ -240,19 +240,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   private onInterleaved(channel: number, data: Buffer, conn: RtspConnection): void {
-    // Odd channels carry the client's RTCP (receiver reports): a sign of life for its session.
-    for (const s of this.sessionTable.values()) {
-      if (s.owner !== conn) continue;
-      for (const st of s.tracks.values()) {
-        if (
-          st.transport.kind === 'tcp' &&
-          (st.transport as unknown as { channels: number[] }).channels.includes(channel)
-        ) {
-          this.onClientRtcp(s, data);
-          return;
-        }
-      }
-    }
+    // The client's RTCP (receiver reports) on a session's channel: a sign of life for that session.
+    const session = conn.channelSessions.get(channel);
+    if (session) this.onClientRtcp(session as Session, data);
   }
 
   private onClientRtcp(session: Session, packet: Buffer): void {
@@ -292,10 +282,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         // The client may already be gone.
       }
       st.transport.close();
-      if (st.transport.kind === 'tcp' && session.owner instanceof RtspConnection) {
-        for (const ch of (st.transport as unknown as { channels: number[] }).channels) {
-          session.owner.usedChannels.delete(ch);
-        }
+      if (session.owner instanceof RtspConnection) {
+        for (const ch of st.transport.channels ?? []) session.owner.channelSessions.delete(ch);
       }
     }
     const info = session.info();

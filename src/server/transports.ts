@@ -17,6 +17,8 @@ export interface SessionTransport extends TrackSink {
   readonly stats: TransportStats;
   /** Human-readable summary for the status view, e.g. `udp 127.0.0.1:5000-5001` or `tcp 0-1`. */
   readonly summary: string;
+  /** The interleaved channel pair, for TCP. */
+  readonly channels?: [number, number];
   /** Begins sending; video resumes only at a keyframe so the first decoded picture is clean. */
   start(gateOnKeyframe: boolean): void;
   /** Stops sending (PAUSE); the transport stays allocated. */
