@@ -122,6 +122,11 @@ export class RtspParser {
     this.maxBodyBytes = maxBodyBytes;
   }
 
+  /** True while part of a message (request, response or `$` frame) is buffered, waiting for the rest. */
+  get partial(): boolean {
+    return this.state !== IDLE;
+  }
+
   /** True once an error was thrown; the connection should be closed. */
   get closed(): boolean {
     return this.failure !== undefined;

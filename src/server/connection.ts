@@ -19,6 +19,8 @@ export interface ConnectionHandlers {
   handleInterleaved(channel: number, data: Buffer, connection: RtspConnection): void;
   onClose(connection: RtspConnection): void;
   onError(error: Error, connection: RtspConnection): void;
+  /** Whether any session lives on this connection (then it is never closed for idleness). */
+  hasSessions(connection: RtspConnection): boolean;
 }
 
 export interface ConnectionLimits {
@@ -26,6 +28,10 @@ export interface ConnectionLimits {
   maxBodyBytes: number;
   /** Requests parsed but not yet answered; beyond this the client is flooding and is cut off. */
   maxPendingRequests: number;
+  /** A message must arrive whole within this long of its first byte (slowloris), else 408 and close. */
+  requestTimeoutMs: number;
+  /** A connection with no session and no request for this long is closed. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -45,12 +51,17 @@ export class RtspConnection implements SessionOwner {
   private pending = 0;
   private queue: Promise<void> = Promise.resolve();
   private isClosed = false;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
     private readonly handlers: ConnectionHandlers,
-    limits: ConnectionLimits,
+    private readonly limits: ConnectionLimits,
     serverHeader: string,
+    /** True for RTSPS (TLS) connections. */
+    readonly secure = false,
   ) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
@@ -70,6 +81,7 @@ export class RtspConnection implements SessionOwner {
       socket.destroy();
     });
     socket.on('close', () => this.finish());
+    this.armIdleTimer();
   }
 
   get closed(): boolean {
@@ -90,7 +102,7 @@ export class RtspConnection implements SessionOwner {
     if (this.socket.destroyed) return;
     this.socket.end();
     // A client that does not close its side within a moment loses it anyway.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.closeTimer ??= setTimeout(() => this.socket.destroy(), 2000);
   }
 
   private onData(chunk: Buffer, maxPending: number): void {
@@ -104,7 +116,41 @@ export class RtspConnection implements SessionOwner {
       framingError = err;
     }
     this.dispatch(messages, maxPending);
-    if (framingError !== undefined) this.failFraming(framingError);
+    if (framingError !== undefined) {
+      this.failFraming(framingError);
+      return;
+    }
+    this.checkRequestDeadline();
+  }
+
+  /** Starts the clock when a message is left half-received; stops it when none is. */
+  private checkRequestDeadline(): void {
+    if (!this.parser.partial) {
+      if (this.requestTimer) clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+      return;
+    }
+    this.requestTimer ??= setTimeout(() => {
+      this.requestTimer = undefined;
+      if (!this.parser.partial || this.isClosed) return;
+      this.handlers.onError(new Error('request not received in time'), this);
+      this.socket.pause();
+      this.queue = this.queue.then(() => {
+        this.writeResponse(undefined, { status: 408 });
+        this.close();
+      });
+    }, this.limits.requestTimeoutMs);
+  }
+
+  /** Closes the connection after `idleTimeoutMs` without a request, unless a session lives on it. */
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.isClosed) return;
+      if (this.handlers.hasSessions(this)) this.armIdleTimer();
+      else this.close();
+    }, this.limits.idleTimeoutMs);
   }
 
   private dispatch(messages: RtspMessage[], maxPending: number): void {
@@ -117,6 +163,7 @@ export class RtspConnection implements SessionOwner {
           this.socket.destroy();
           return;
         }
+        this.armIdleTimer();
         this.queue = this.queue.then(() => this.answer(message));
       }
       // Responses from the client (to requests we never send) are ignored.
@@ -159,6 +206,9 @@ export class RtspConnection implements SessionOwner {
   private finish(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
     this.handlers.onClose(this);
   }
 }

@@ -60,6 +60,8 @@ export interface DispatcherContext {
   readonly ports: UdpPortPool;
   readonly hooks: DispatcherHooks;
   readonly limits: {
+    maxSessionsPerPath: number;
+    allowUdpOverTls: boolean;
     maxBufferedBytes: number;
     maxLagMs: number;
     playStartTimeoutMs: number;
@@ -254,8 +256,12 @@ export class Dispatcher {
     const transportHeader = request.headers.get('transport');
     if (!transportHeader)
       throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'Transport header missing');
-    const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn));
+    const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
+    const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn, udpAllowed));
     if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
+    if (!existing && this.sessionsOn(stream) >= this.ctx.limits.maxSessionsPerPath) {
+      throw statusError(503, 'ERR_RTSP_TOO_MANY_SESSIONS', 'session limit for this path reached');
+    }
 
     const session = existing ?? this.ctx.sessions.create(stream, conn);
     const previous = session.tracks.get(track.id);
@@ -393,6 +399,12 @@ export class Dispatcher {
     return { status: 200, headers: sessionHeader(session) };
   }
 
+  private sessionsOn(stream: Stream): number {
+    let n = 0;
+    for (const s of this.ctx.sessions.values()) if (s.stream === stream) n++;
+    return n;
+  }
+
   /** PLAY/PAUSE on one track of a multi-track session is not allowed (RFC 2326 459). */
   private checkAggregate(target: Target, session: Session): void {
     if (target.stream && target.stream !== session.stream) {
@@ -408,10 +420,11 @@ function sessionHeader(session: Session | undefined): Array<[string, string]> {
   return session ? [['Session', formatSessionHeader({ id: session.id })]] : [];
 }
 
-function isSupported(spec: TransportSpec, conn: RtspConnection): boolean {
+function isSupported(spec: TransportSpec, conn: RtspConnection, udpAllowed: boolean): boolean {
   if (spec.transport !== 'RTP' || spec.profile !== 'AVP') return false;
   if (spec.mode !== undefined && spec.mode !== 'PLAY') return false;
   if (spec.lowerTransport === 'TCP') return true;
+  if (!udpAllowed) return false;
   if (spec.delivery === 'multicast') return false;
   if (!spec.clientPort) return false;
   // Never send to a third party named in `destination` (reflection): only to the client itself.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import { msToNtp } from '../rtp/ntp.js';
@@ -10,7 +11,7 @@ import {
   parseRtcpCompound,
   type RtcpSenderInfo,
 } from '../rtp/rtcp.js';
-import { RtspConnection } from './connection.js';
+import { normalizeAddress, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
 import { type Session, type SessionInfo, SessionTable, type SessionTrack } from './session.js';
 import { UdpPortPool } from './udp-ports.js';
@@ -30,6 +31,19 @@ export interface RtspServerOptions {
   maxSessions?: number;
   /** Most RTSP connections at once; beyond it new ones are closed at once (default 2000). */
   maxConnections?: number;
+  /** Most connections from one address at once (default 200). */
+  maxConnectionsPerAddress?: number;
+  /** Most sessions on one stream path; SETUP beyond it gets 503 (default 1000). */
+  maxSessionsPerPath?: number;
+  /** A request must arrive whole within this long of its first byte, else 408 and close (default 10 s). */
+  requestTimeoutMs?: number;
+  /** A connection with no session and no request for this long is closed (default 60 s). */
+  idleTimeoutMs?: number;
+  /**
+   * RTSPS: RTSP over TLS on its own port (default 322) with this certificate and key (PEM). Clients
+   * use `rtsps://` and interleaved TCP inside the TLS connection.
+   */
+  tls?: RtspsOptions;
   /** Largest header block of a request (default 8 KiB) and body (default 64 KiB). */
   maxHeaderBytes?: number;
   maxBodyBytes?: number;
@@ -46,6 +60,18 @@ export interface RtspServerOptions {
   /** RTCP sender report interval (default 5 s). */
   rtcpIntervalMs?: number;
   hooks?: DispatcherHooks;
+}
+
+export interface RtspsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** TLS port (default 322; 0 picks a free one). */
+  port?: number;
+  /**
+   * Let TLS clients choose plain UDP for the media (default false): the control channel would be
+   * private but the video would not, which is rarely what an operator who enabled TLS wants.
+   */
+  allowUdp?: boolean;
 }
 
 export interface ConnectionInfo {
@@ -68,8 +94,13 @@ export interface RtspServerEvents {
  * Create one with `createServer()`.
  */
 export class RtspServer extends EventEmitter<RtspServerEvents> {
-  readonly options: Required<Omit<RtspServerOptions, 'hooks'>> & { hooks: DispatcherHooks };
+  readonly options: Required<Omit<RtspServerOptions, 'hooks' | 'tls'>> & {
+    hooks: DispatcherHooks;
+    tls: RtspsOptions | undefined;
+  };
   private readonly tcp: TcpServer;
+  private readonly tlsServer: TlsServer | undefined;
+  private readonly perAddress = new Map<string, number>();
   private readonly streams = new Map<string, Stream>();
   private readonly connections = new Set<RtspConnection>();
   private readonly sessionTable: SessionTable;
@@ -88,6 +119,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sessionTimeoutSec: options.sessionTimeoutSec ?? 60,
       maxSessions: options.maxSessions ?? 1000,
       maxConnections: options.maxConnections ?? 2000,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 200,
+      maxSessionsPerPath: options.maxSessionsPerPath ?? 1000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      tls: options.tls,
       maxHeaderBytes: options.maxHeaderBytes ?? 8192,
       maxBodyBytes: options.maxBodyBytes ?? 65536,
       maxBufferedBytes: options.maxBufferedBytes ?? 2 * 1024 * 1024,
@@ -114,6 +150,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       ports: this.ports,
       hooks: o.hooks,
       limits: {
+        maxSessionsPerPath: o.maxSessionsPerPath,
+        allowUdpOverTls: o.tls?.allowUdp ?? false,
         maxBufferedBytes: o.maxBufferedBytes,
         maxLagMs: o.maxLagMs,
         playStartTimeoutMs: o.playStartTimeoutMs,
@@ -125,27 +163,41 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       onRtcpFromClient: (s, packet) => this.onClientRtcp(s, packet),
       sendInitialReport: (st) => this.sendReport(st),
     });
-    this.tcp = createTcpServer((socket) => this.accept(socket));
+    this.tcp = createTcpServer((socket) => this.accept(socket, false));
     this.tcp.on('error', (err) => this.emit('clientError', err, { remoteAddress: '', remotePort: 0 }));
+    if (o.tls) {
+      this.tlsServer = createTlsServer({ cert: o.tls.cert, key: o.tls.key }, (socket) =>
+        this.accept(socket, true),
+      );
+      // Failed handshakes (scanners, plain RTSP on the TLS port) end that socket only.
+      this.tlsServer.on('tlsClientError', (err, socket) => {
+        this.emit('clientError', err, {
+          remoteAddress: socket.remoteAddress ?? '',
+          remotePort: socket.remotePort ?? 0,
+        });
+        socket.destroy();
+      });
+    }
     this.rtcpTimer = setInterval(() => this.sendSenderReports(), o.rtcpIntervalMs);
     this.rtcpTimer.unref();
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.tcp.once('error', onError);
-      this.tcp.listen(this.options.port, this.options.host, () => {
-        this.tcp.off('error', onError);
-        resolve(this.port);
-      });
-    });
+  /** Starts listening (RTSP, and RTSPS when configured); resolves with the RTSP port. */
+  async listen(): Promise<number> {
+    await listenOn(this.tcp, this.options.port, this.options.host);
+    if (this.tlsServer) await listenOn(this.tlsServer, this.options.tls?.port ?? 322, this.options.host);
+    return this.port;
   }
 
   get port(): number {
     const addr = this.tcp.address();
     return typeof addr === 'object' && addr ? addr.port : this.options.port;
+  }
+
+  /** The RTSPS port, when TLS is configured. */
+  get tlsPort(): number | undefined {
+    const addr = this.tlsServer?.address();
+    return typeof addr === 'object' && addr ? addr.port : undefined;
   }
 
   /** Adds a stream at `path` (e.g. `/cam`); push access units into its tracks. */
@@ -193,7 +245,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.rtcpTimer);
-    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    const closed = Promise.all(
+      [this.tcp, this.tlsServer].map(
+        (srv) => new Promise<void>((resolve) => (srv?.listening ? srv.close(() => resolve()) : resolve())),
+      ),
+    );
     for (const s of [...this.sessionTable.values()]) this.endSession(s, 'shutdown');
     this.sessionTable.close();
     for (const c of this.connections) c.close();
@@ -208,12 +264,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await closed;
   }
 
-  private accept(socket: Socket): void {
-    if (this.closing || this.connections.size >= this.options.maxConnections) {
+  private accept(socket: Socket, secure: boolean): void {
+    const address = normalizeAddress(socket.remoteAddress ?? '');
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (
+      this.closing ||
+      this.connections.size >= this.options.maxConnections ||
+      fromAddress >= this.options.maxConnectionsPerAddress
+    ) {
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
+    this.perAddress.set(address, fromAddress + 1);
     const conn = new RtspConnection(
       socket,
       {
@@ -221,20 +284,32 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         handleInterleaved: (channel, data, c) => this.onInterleaved(channel, data, c),
         onClose: (c) => this.onConnectionClose(c),
         onError: (err, c) => this.emit('clientError', err, infoOf(c)),
+        hasSessions: (c) => this.hasSessions(c),
       },
       {
         maxHeaderBytes: this.options.maxHeaderBytes,
         maxBodyBytes: this.options.maxBodyBytes,
         maxPendingRequests: 32,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        idleTimeoutMs: this.options.idleTimeoutMs,
       },
       `smolrtsp/${VERSION}`,
+      secure,
     );
     this.connections.add(conn);
     this.emit('connection', infoOf(conn));
   }
 
+  private hasSessions(conn: RtspConnection): boolean {
+    for (const s of this.sessionTable.values()) if (s.owner === conn) return true;
+    return false;
+  }
+
   private onConnectionClose(conn: RtspConnection): void {
     this.connections.delete(conn);
+    const left = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(conn.remoteAddress, left);
+    else this.perAddress.delete(conn.remoteAddress);
     for (const s of [...this.sessionTable.values()]) if (s.owner === conn) this.endSession(s, 'disconnect');
     this.emit('disconnect', infoOf(conn));
   }
@@ -332,6 +407,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       }
     }
   }
+}
+
+function listenOn(server: TcpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 function infoOf(c: RtspConnection): ConnectionInfo {
