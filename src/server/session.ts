@@ -28,6 +28,8 @@ export interface SessionInfo {
   packetsSent: number;
   bytesSent: number;
   droppedBatches: number;
+  /** Bytes queued for this client and not yet taken by its socket (TCP; bounded by maxBufferedBytes). */
+  queuedBytes: number;
   tracks: Array<{
     control: string;
     transport: string;
@@ -78,11 +80,14 @@ export class Session {
     let packetsSent = 0;
     let bytesSent = 0;
     let droppedBatches = 0;
+    let queuedBytes = 0;
     const tracks: SessionInfo['tracks'] = [];
     for (const st of this.tracks.values()) {
       packetsSent += st.transport.stats.packets;
       bytesSent += st.transport.stats.bytes;
       droppedBatches += st.transport.stats.droppedBatches;
+      // Tracks of one session share its connection: the largest figure is the connection's.
+      queuedBytes = Math.max(queuedBytes, st.transport.queuedBytes);
       tracks.push({
         control: st.track.control,
         transport: st.transport.summary,
@@ -104,6 +109,7 @@ export class Session {
       packetsSent,
       bytesSent,
       droppedBatches,
+      queuedBytes,
       tracks,
     };
   }

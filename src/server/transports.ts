@@ -19,6 +19,8 @@ export interface SessionTransport extends TrackSink {
   readonly summary: string;
   /** The interleaved channel pair, for TCP. */
   readonly channels?: [number, number];
+  /** Bytes written but not yet taken by the client's socket (TCP): what a slow reader costs us. */
+  readonly queuedBytes: number;
   /** Begins sending; video resumes only at a keyframe so the first decoded picture is clean. */
   start(gateOnKeyframe: boolean): void;
   /** Stops sending (PAUSE); the transport stays allocated. */
@@ -44,6 +46,10 @@ export class TcpInterleavedTransport implements SessionTransport {
     private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
     private readonly onTooSlow: () => void,
   ) {}
+
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
 
   get summary(): string {
     return `tcp interleaved=${this.channels[0]}-${this.channels[1]}`;
@@ -139,6 +145,8 @@ export class UdpTransport implements SessionTransport {
     ]);
     return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease);
   }
+
+  readonly queuedBytes = 0;
 
   get serverPorts(): [number, number] {
     return this.pair.ports;
