@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
-import { createServer, VERSION } from '../server/rtsp-server.js';
+import { createServer, type RtspsOptions, VERSION } from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
 import { createTestPattern } from '../sources/testpattern/source.js';
 
@@ -24,6 +24,20 @@ Options:
   --rtp-ports A-B     UDP port range for RTP/RTCP (default 20000-29999)
   --session-timeout S session timeout advertised to clients, seconds (default 60)
   --max-sessions N    most sessions at once (default 1000)
+  --max-sessions-per-path N           (default 1000)
+  --max-connections N                 most RTSP connections at once (default 2000)
+  --max-connections-per-address N     (default 200)
+  --request-timeout S a request must arrive whole within S seconds (default 10)
+  --idle-timeout S    close a connection without a session after S idle seconds (default 60)
+  --max-buffered B    bytes a TCP client may lag behind before it skips to the next keyframe
+                      (default 2097152)
+  --max-lag S         seconds a TCP client may stay behind before it is dropped (default 10)
+
+RTSPS (RTSP over TLS):
+  --tls-cert FILE     certificate (PEM); with --tls-key enables RTSPS
+  --tls-key FILE      private key (PEM)
+  --tls-port N        RTSPS port (default 322)
+  --tls-allow-udp     let TLS clients take plain UDP media (default: TCP interleaved only)
   --log-level L       trace|debug|info|warn|error (default info)
   --log-json          log JSON lines (default: readable lines when on a terminal)
   -h, --help          this text
@@ -90,6 +104,22 @@ async function serve(argv: string[]): Promise<void> {
   const gopSeconds = v.gop === undefined ? 2 : Number(v.gop);
   if (!(gopSeconds > 0 && gopSeconds <= 60)) fail('--gop must be a number of seconds from 0 to 60');
 
+  let tls: RtspsOptions | undefined;
+  if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined) {
+    if (v['tls-cert'] === undefined || v['tls-key'] === undefined)
+      fail('--tls-cert and --tls-key go together');
+    try {
+      tls = {
+        cert: readFileSync(v['tls-cert']),
+        key: readFileSync(v['tls-key']),
+        port: intOption('tls-port', v['tls-port'], 322, 0, 65535),
+        allowUdp: v['tls-allow-udp'] === true,
+      };
+    } catch (err) {
+      fail(`cannot read the TLS certificate or key: ${(err as Error).message}`);
+    }
+  }
+
   const level = v['log-level'] ?? 'info';
   const log =
     v['log-json'] || !process.stdout.isTTY
@@ -105,6 +135,20 @@ async function serve(argv: string[]): Promise<void> {
     rtpPortRange,
     sessionTimeoutSec: intOption('session-timeout', v['session-timeout'], 60, 5, 3600),
     maxSessions: intOption('max-sessions', v['max-sessions'], 1000, 1, 100000),
+    maxSessionsPerPath: intOption('max-sessions-per-path', v['max-sessions-per-path'], 1000, 1, 100000),
+    maxConnections: intOption('max-connections', v['max-connections'], 2000, 1, 100000),
+    maxConnectionsPerAddress: intOption(
+      'max-connections-per-address',
+      v['max-connections-per-address'],
+      200,
+      1,
+      100000,
+    ),
+    requestTimeoutMs: intOption('request-timeout', v['request-timeout'], 10, 1, 3600) * 1000,
+    idleTimeoutMs: intOption('idle-timeout', v['idle-timeout'], 60, 1, 86400) * 1000,
+    maxBufferedBytes: intOption('max-buffered', v['max-buffered'], 2 * 1024 * 1024, 65536, 1 << 30),
+    maxLagMs: intOption('max-lag', v['max-lag'], 10, 1, 3600) * 1000,
+    tls,
   }).catch((err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
 
   server.on('connection', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'connected'));
@@ -155,6 +199,9 @@ async function serve(argv: string[]): Promise<void> {
       `  play it:  ffplay -rtsp_transport tcp ${url}\n` +
       `            vlc ${url}\n` +
       `            gst-launch-1.0 playbin uri=${url}\n` +
+      (server.tlsPort !== undefined
+        ? `  RTSPS:    rtsps://${shownHost}:${server.tlsPort}${stream.path}\n`
+        : '') +
       `  stop:     Ctrl+C\n\n`,
   );
 
@@ -188,6 +235,17 @@ function parseServeArgs(argv: string[]) {
       'rtp-ports': { type: 'string' },
       'session-timeout': { type: 'string' },
       'max-sessions': { type: 'string' },
+      'max-sessions-per-path': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-buffered': { type: 'string' },
+      'max-lag': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-port': { type: 'string' },
+      'tls-allow-udp': { type: 'boolean' },
       'log-level': { type: 'string' },
       'log-json': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
