@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SdpSessionDescription } from '../protocol/sdp.js';
+import { StreamClock } from './clock.js';
 import { H264TrackCodec, type H264TrackOptions } from './h264-track-codec.js';
 import { Track, type TrackCodec } from './track.js';
 
@@ -30,6 +31,8 @@ export class Stream extends EventEmitter {
   readonly title: string;
   /** The first video track, if any: `stream.video.push(annexB, { pts })`. */
   readonly video: Track | undefined;
+  /** The timeline all tracks share (see StreamClock). */
+  readonly clock = new StreamClock();
   private closed = false;
 
   constructor(path: string, options: StreamOptions) {
@@ -51,7 +54,7 @@ export class Stream extends EventEmitter {
   }
 
   addTrack(codec: TrackCodec): Track {
-    const track = new Track(this.tracks.length, codec, rtpRandom.uint32);
+    const track = new Track(this.tracks.length, codec, rtpRandom.uint32, this.clock);
     this.tracks.push(track);
     return track;
   }

@@ -1,5 +1,6 @@
 import type { SdpMediaDescription } from '../protocol/sdp.js';
 import type { RtpPacketBatch } from '../rtp/batch.js';
+import { StreamClock } from './clock.js';
 
 /**
  * What a track needs from a payload format: turn one access unit into one RTP batch, and describe
@@ -60,18 +61,19 @@ export class Track {
   private readonly keyframeWaiters: Array<(batch: RtpPacketBatch) => void> = [];
   private readonly readyWaiters: Array<() => void> = [];
   private readonly rtpTimestampBase: number;
-  private ptsOrigin: number | undefined;
-  /** Last (wall clock, RTP timestamp) pair: sender reports extrapolate from it. */
-  private lastWallMs = 0;
-  private lastRtpTimestamp = 0;
   private lastSentRtpTimestamp: number | undefined;
 
-  constructor(id: number, codec: TrackCodec, randomUint32: () => number) {
+  constructor(
+    id: number,
+    codec: TrackCodec,
+    randomUint32: () => number,
+    /** The stream's shared timeline: one per stream, so all its tracks map to one wall clock. */
+    private readonly clock: StreamClock = new StreamClock(),
+  ) {
     this.id = id;
     this.control = `trackID=${id}`;
     this.codec = codec;
     this.rtpTimestampBase = randomUint32();
-    this.lastRtpTimestamp = this.rtpTimestampBase;
   }
 
   get kind(): TrackCodec['kind'] {
@@ -106,13 +108,14 @@ export class Track {
   /** Like push, with the access unit already split into units. */
   pushUnits(units: Buffer[], options: PushOptions = {}): void {
     const now = wallClockMs();
-    const rtpTimestamp = this.rtpTimestampFor(options.pts, now);
+    // Without a pts the arrival time is the presentation time (a live encoder pushing as it encodes).
+    const ptsUs = options.pts ?? now * 1000;
+    this.clock.observe(ptsUs, now);
+    const rtpTimestamp = this.ticks(this.clock.elapsedUsAtPts(ptsUs));
     const wasReady = this.codec.ready;
     const batch = this.codec.packetize(units, rtpTimestamp);
     if (!wasReady && this.codec.ready) this.flushReadyWaiters();
     if (batch === null || batch.packets.length === 0) return;
-    this.lastWallMs = now;
-    this.lastRtpTimestamp = rtpTimestamp;
     this.lastSentRtpTimestamp = rtpTimestamp;
     this.stats.packets += batch.packets.length;
     this.stats.octets += batch.payloadOctets;
@@ -158,10 +161,9 @@ export class Track {
     });
   }
 
-  /** RTP timestamp that corresponds to wall-clock `wallMs`, extrapolated from the last access unit. */
+  /** RTP timestamp that corresponds to wall-clock `wallMs` on the stream's timeline. */
   rtpTimestampAt(wallMs: number): number {
-    const elapsed = ((wallMs - this.lastWallMs) * this.codec.clockRate) / 1000;
-    return (this.lastRtpTimestamp + Math.round(elapsed)) >>> 0;
+    return this.ticks(this.clock.elapsedUsAtWall(wallMs));
   }
 
   describe(): SdpMediaDescription {
@@ -179,11 +181,7 @@ export class Track {
     for (const w of this.readyWaiters.splice(0)) w();
   }
 
-  private rtpTimestampFor(pts: number | undefined, nowMs: number): number {
-    // Without a pts the arrival time is the presentation time (a live encoder pushing as it encodes).
-    const ptsUs = pts ?? nowMs * 1000;
-    if (this.ptsOrigin === undefined) this.ptsOrigin = ptsUs;
-    const ticks = Math.round(((ptsUs - this.ptsOrigin) * this.codec.clockRate) / 1_000_000);
-    return (this.rtpTimestampBase + ticks) >>> 0;
+  private ticks(elapsedUs: number): number {
+    return (this.rtpTimestampBase + Math.round((elapsedUs * this.codec.clockRate) / 1_000_000)) >>> 0;
   }
 }
