@@ -1,0 +1,668 @@
+// `npm run bench`: N RTSP clients pull a 4 Mbit/s 25 fps H.264 stream from a smolrtsp server in its
+// own process; measures the server's CPU and RSS, connect→PLAY times, and whether every client got
+// every packet. Options: --only tcp-500,udp-50  --seconds 10  --ramp 50  --write / --no-write
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { FromServer, ServerReady, ServerSnapshot, ToServer } from './ipc.js';
+import { LoadClient, UDP_RECV_BUFFER, UdpPairAllocator } from './load-client.js';
+
+interface Scenario {
+  name: string;
+  transport: 'tcp' | 'udp';
+  clients: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'tcp-1', transport: 'tcp', clients: 1 },
+  { name: 'tcp-50', transport: 'tcp', clients: 50 },
+  { name: 'tcp-200', transport: 'tcp', clients: 200 },
+  { name: 'tcp-500', transport: 'tcp', clients: 500 },
+  { name: 'udp-1', transport: 'udp', clients: 1 },
+  { name: 'udp-50', transport: 'udp', clients: 50 },
+];
+
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
+const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+const HOST = '127.0.0.1';
+const SETTLE_MS = 500;
+/**
+ * The ramp starts this far into a GOP (the server pushes its first IDR right before it says ready):
+ * half a GOP, so a lone client waits the average time for a keyframe rather than a whole GOP.
+ */
+const RAMP_PHASE = 0.5;
+const DRAIN_MS = 3000;
+const REQUEST_TIMEOUT_MS = 8000;
+
+interface Options {
+  scenarios: Scenario[];
+  seconds: number;
+  ramp: number;
+  write: boolean;
+}
+
+interface Result {
+  scenario: Scenario;
+  error?: string;
+  /** Clients that got PLAY answered. */
+  playing: number;
+  startErrors: string[];
+  windowSec: number;
+  serverCpuS: number;
+  /** The server with no client, CPU seconds per 10 s (measured over ~1 s before the ramp). */
+  idleCpuPer10S: number;
+  serverPeakRssMiB: number;
+  serverRssMiB: number;
+  serverElu: number;
+  serverMaxLateMs: number;
+  playP50Ms: number;
+  playMaxMs: number;
+  setupP50Ms: number;
+  setupMaxMs: number;
+  sent: number;
+  frames: number;
+  mbps: number;
+  recvMin: number;
+  recvMax: number;
+  gapClients: number;
+  lost: number;
+  late: number;
+  rtpInfoMismatch: number;
+  /** Packets the server's sessions handed to their transports in the window, and what N × sent is. */
+  delivered: number;
+  expectedDelivered: number;
+  droppedBatches: number;
+  /** After the window, ms until every client had the window's last packet (NaN: not within 3 s). */
+  tailMs: number;
+  loadCpuS: number;
+  loadAvg: number;
+  serverErrors: number;
+  firstServerError?: string;
+  ended: Record<string, number>;
+  stream?: ServerReady;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', multiple: true },
+      seconds: { type: 'string' },
+      ramp: { type: 'string' },
+      write: { type: 'boolean' },
+      'no-write': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
+        'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.',
+    );
+    process.exit(0);
+  }
+  const names = (values.only ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) {
+    if (!SCENARIOS.some((s) => s.name === n)) {
+      console.error(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+      process.exit(2);
+    }
+  }
+  const scenarios = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
+  const seconds = Number(values.seconds ?? 10);
+  const ramp = Number(values.ramp ?? 50);
+  if (!(seconds >= 1 && seconds <= 120)) throw new Error('--seconds must be 1..120');
+  if (!(Number.isInteger(ramp) && ramp >= 1 && ramp <= 500)) throw new Error('--ramp must be 1..500');
+  const fullDefault = names.length === 0 && seconds === 10;
+  const write = values['no-write'] ? false : (values.write ?? fullDefault);
+  return { scenarios, seconds, ramp, write };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The server child process and its IPC requests. */
+class ServerProcess {
+  private readonly waiters = new Map<number, (s: ServerSnapshot) => void>();
+  private nextId = 1;
+  private readyResolve: ((r: ServerReady) => void) | undefined;
+  closedSnapshot: ServerSnapshot | undefined;
+  readonly exited: Promise<number | null>;
+  fatal: string | undefined;
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (msg: FromServer) => {
+      if (msg.type === 'ready') this.readyResolve?.(msg);
+      else if (msg.type === 'snapshot') {
+        this.waiters.get(msg.id)?.(msg.snapshot);
+        this.waiters.delete(msg.id);
+      } else if (msg.type === 'closed') this.closedSnapshot = msg.snapshot;
+      else if (msg.type === 'fatal') this.fatal = msg.message;
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static start(): ServerProcess {
+    const child = fork(SERVER_SCRIPT, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new ServerProcess(child);
+  }
+
+  ready(timeoutMs: number): Promise<ServerReady> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('server process not ready in time')), timeoutMs);
+      this.readyResolve = (r) => {
+        clearTimeout(t);
+        resolve(r);
+      };
+      void this.exited.then((code) => reject(new Error(`server process exited (${code}) before ready`)));
+    });
+  }
+
+  snapshot(timeoutMs = 5000): Promise<ServerSnapshot> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(new Error('server process did not answer a snapshot request'));
+      }, timeoutMs);
+      this.waiters.set(id, (s) => {
+        clearTimeout(t);
+        resolve(s);
+      });
+      void this.exited.then((code) => {
+        clearTimeout(t);
+        reject(new Error(`server process exited (code ${code}, signal ${this.child.signalCode})`));
+      });
+      this.send({ type: 'snapshot', id });
+    });
+  }
+
+  private send(msg: ToServer): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+
+  /** Asks the server to close; kills it (this one process, by its handle) if it has not exited in time. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.send({ type: 'shutdown' });
+    const done = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    if (!done) {
+      this.child.kill('SIGKILL');
+      await Promise.race([this.exited, sleep(2000)]);
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+function emptyResult(scenario: Scenario): Result {
+  return {
+    scenario,
+    playing: 0,
+    startErrors: [],
+    windowSec: 0,
+    serverCpuS: Number.NaN,
+    idleCpuPer10S: Number.NaN,
+    serverPeakRssMiB: Number.NaN,
+    serverRssMiB: Number.NaN,
+    serverElu: Number.NaN,
+    serverMaxLateMs: Number.NaN,
+    playP50Ms: Number.NaN,
+    playMaxMs: Number.NaN,
+    setupP50Ms: Number.NaN,
+    setupMaxMs: Number.NaN,
+    sent: 0,
+    frames: 0,
+    mbps: Number.NaN,
+    recvMin: 0,
+    recvMax: 0,
+    gapClients: 0,
+    lost: 0,
+    late: 0,
+    rtpInfoMismatch: 0,
+    delivered: 0,
+    expectedDelivered: 0,
+    droppedBatches: 0,
+    tailMs: Number.NaN,
+    loadCpuS: Number.NaN,
+    loadAvg: loadavg()[0],
+    serverErrors: 0,
+    ended: {},
+  };
+}
+
+interface RunState {
+  server: ServerProcess | undefined;
+  clients: LoadClient[];
+}
+
+async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promise<void> {
+  const server = ServerProcess.start();
+  st.server = server;
+  const ready = await server.ready(15_000);
+  const readyAt = performance.now();
+  r.stream = ready;
+  const gopMs = (1000 * ready.gop) / ready.fps;
+  // The server alone (no client yet) for the last second before the ramp: its idle CPU.
+  await sleep(readyAt + gopMs * (1 + RAMP_PHASE) - 1000 - performance.now());
+  const idle0 = await server.snapshot();
+  const idleT0 = performance.now();
+  await sleep(readyAt + gopMs * (1 + RAMP_PHASE) - performance.now());
+  const idle1 = await server.snapshot();
+  r.idleCpuPer10S =
+    ((idle1.cpuUserUs - idle0.cpuUserUs + idle1.cpuSystemUs - idle0.cpuSystemUs) / 1e6) *
+    (10_000 / (performance.now() - idleT0));
+  const url = `rtsp://${HOST}:${ready.port}${ready.path}`;
+  const udpPorts = sc.transport === 'udp' ? new UdpPairAllocator() : undefined;
+
+  // Ramp: `ramp` clients start together; the next group starts once their SETUPs are answered.
+  // PLAY answers wait for the next keyframe in the background.
+  const plays: Promise<void>[] = [];
+  for (let k = 0; k < sc.clients; k += o.ramp) {
+    const setups: Promise<void>[] = [];
+    for (let j = k; j < Math.min(sc.clients, k + o.ramp); j++) {
+      const c = new LoadClient({
+        port: ready.port,
+        host: HOST,
+        url,
+        transport: sc.transport,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      });
+      st.clients.push(c);
+      const pair = udpPorts ? await udpPorts.allocate() : undefined;
+      let setupDone!: () => void;
+      setups.push(new Promise<void>((res) => (setupDone = res)));
+      plays.push(
+        c.start(setupDone, pair).catch((err: unknown) => {
+          c.error ??= err instanceof Error ? err.message : String(err);
+          setupDone();
+        }),
+      );
+    }
+    await Promise.all(setups);
+  }
+  await Promise.all(plays);
+  const playing = st.clients.filter((c) => c.playAnsweredAt > 0);
+  r.playing = playing.length;
+  r.startErrors = [...new Set(st.clients.filter((c) => c.error).map((c) => c.error!))];
+  if (playing.length === 0) throw new Error(`no client is playing (${r.startErrors.join('; ')})`);
+  const playTimes = playing.map((c) => c.playMs).sort((a, b) => a - b);
+  r.playP50Ms = percentile(playTimes, 0.5);
+  r.playMaxMs = playTimes[playTimes.length - 1];
+  const setupTimes = playing.map((c) => c.setupMs).sort((a, b) => a - b);
+  r.setupP50Ms = percentile(setupTimes, 0.5);
+  r.setupMaxMs = setupTimes[setupTimes.length - 1];
+  // Every playing client has its first packet (the PLAY answer precedes it on TCP; UDP races it).
+  for (let t = 0; t < 3000 && playing.some((c) => c.counter.last < 0); t += 20) await sleep(20);
+  await sleep(SETTLE_MS);
+
+  // The window: counted by sequence number, so packets in flight at either edge count where they belong.
+  r.loadAvg = loadavg()[0];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const s0 = await server.snapshot();
+  const e0 = playing.map((c) => c.counter.toExtended(s0.nextSeq));
+  await sleep(o.seconds * 1000);
+  const s1 = await server.snapshot();
+  const t1 = performance.now();
+  const cpu1 = process.cpuUsage(cpu0);
+  const e1 = playing.map((c) => c.counter.toExtended(s1.nextSeq));
+  r.loadCpuS = (cpu1.user + cpu1.system) / 1e6;
+  r.windowSec = (t1 - t0) / 1000;
+  r.serverCpuS = (s1.cpuUserUs - s0.cpuUserUs + s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
+  r.serverRssMiB = s1.rssBytes / 2 ** 20;
+  r.serverPeakRssMiB = s1.maxRssKiB / 1024;
+  const dActive = s1.eluActiveMs - s0.eluActiveMs;
+  const dIdle = s1.eluIdleMs - s0.eluIdleMs;
+  r.serverElu = dActive / (dActive + dIdle);
+  r.serverMaxLateMs = s1.maxLateMs;
+  r.sent = s1.packets - s0.packets;
+  r.frames = s1.frames - s0.frames;
+  r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
+  if (((s1.nextSeq - s0.nextSeq) & 0xffff) !== r.sent % 65536) {
+    throw new Error(`sequence numbers advanced ${(s1.nextSeq - s0.nextSeq) & 0xffff}, packets ${r.sent}`);
+  }
+  r.delivered = s1.sessionPacketsSent - s0.sessionPacketsSent;
+  r.expectedDelivered = r.sent * s1.playing;
+  r.droppedBatches = s1.droppedBatches;
+  r.serverErrors = s1.clientErrors;
+  r.firstServerError = s1.firstClientError;
+
+  // Drain: wait (bounded) for the window's last packet to reach everyone.
+  const tDrain = performance.now();
+  const behind = () => playing.some((c, i) => c.counter.last < e1[i] - 1);
+  while (behind() && performance.now() - tDrain < DRAIN_MS) await sleep(5);
+  r.tailMs = behind() ? Number.NaN : performance.now() - tDrain;
+
+  const received = playing.map((c, i) => c.counter.receivedIn(e0[i], e1[i]));
+  r.recvMin = Math.min(...received);
+  r.recvMax = Math.max(...received);
+  r.lost = received.reduce((sum, n) => sum + (r.sent - n), 0) + (sc.clients - playing.length) * r.sent;
+  r.gapClients = playing.filter((c) => c.counter.lost > 0).length;
+  r.late = playing.reduce((sum, c) => sum + c.counter.late, 0);
+  r.rtpInfoMismatch = playing.filter(
+    (c) => c.counter.first < 0 || (c.counter.first & 0xffff) !== c.rtpInfoSeq,
+  ).length;
+
+  // Teardown (bounded), then close every socket and let the server go.
+  await Promise.race([Promise.all(st.clients.map((c) => c.teardown())), sleep(5000)]);
+  for (const c of st.clients) c.close();
+  await server.stop();
+  const last = server.closedSnapshot;
+  if (last) {
+    r.serverPeakRssMiB = last.maxRssKiB / 1024;
+    r.ended = last.ended;
+    r.serverErrors = last.clientErrors;
+    r.firstServerError = last.firstClientError;
+  }
+}
+
+async function runScenario(sc: Scenario, o: Options): Promise<Result> {
+  const r = emptyResult(sc);
+  const st: RunState = { server: undefined, clients: [] };
+  const limitMs = Math.max(60_000, o.seconds * 1000 + 50_000);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish in ${limitMs / 1000} s, aborted`)), limitMs);
+  });
+  try {
+    await Promise.race([measure(sc, o, st, r), deadline]);
+  } catch (err) {
+    r.error = err instanceof Error ? err.message : String(err);
+    console.error(`ERROR ${sc.name}: ${r.error}`);
+  } finally {
+    clearTimeout(timer);
+    for (const c of st.clients) c.close();
+    await st.server?.stop();
+  }
+  return r;
+}
+
+// ---- output ----
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const pct = (cpuS: number, windowS: number) =>
+  Number.isFinite(cpuS) && windowS > 0 ? (100 * cpuS) / windowS : NaN;
+
+const HEADERS = [
+  'scenario',
+  'playing',
+  'server CPU s',
+  'server % core',
+  'server peak RSS MiB',
+  'connect→PLAY p50 ms',
+  'connect→PLAY max ms',
+  'sent pkts',
+  'recv min',
+  'recv max',
+  'clients w/ gap',
+  'lost',
+  'load-client CPU s',
+];
+
+function row(r: Result): string[] {
+  if (r.error && r.windowSec === 0) {
+    return [
+      r.scenario.name,
+      `${r.playing}/${r.scenario.clients}`,
+      `ERROR: ${r.error}`,
+      ...HEADERS.slice(3).map(() => ''),
+    ];
+  }
+  return [
+    r.scenario.name,
+    `${r.playing}/${r.scenario.clients}`,
+    f2(r.serverCpuS),
+    f1(pct(r.serverCpuS, r.windowSec)),
+    f1(r.serverPeakRssMiB),
+    f0(r.playP50Ms),
+    f0(r.playMaxMs),
+    String(r.sent),
+    String(r.recvMin),
+    String(r.recvMax),
+    String(r.gapClients),
+    String(r.lost),
+    `${f2(r.loadCpuS)} (${f0(pct(r.loadCpuS, r.windowSec))}%)`,
+  ];
+}
+
+function isErrorRow(r: Result): boolean {
+  return r.error !== undefined && r.windowSec === 0;
+}
+
+function textTable(results: Result[]): string {
+  const rows = results.filter((r) => !isErrorRow(r)).map(row);
+  const all = [HEADERS, ...rows];
+  const widths = HEADERS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const lines = [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of results) {
+    if (isErrorRow(r))
+      lines.push(
+        `${r.scenario.name.padEnd(widths[0])}  ${r.playing}/${r.scenario.clients}  ERROR: ${r.error}`,
+      );
+    else lines.push(line(row(r)));
+  }
+  return lines.join('\n');
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  return [line(headers), line(headers.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+const DETAIL_HEADERS = [
+  'scenario',
+  'window s',
+  'RTP payload Mbit/s',
+  'connect→SETUP p50 / max ms',
+  'server idle CPU s per 10 s',
+  'server RSS MiB before clients / at window end',
+  'server event loop busy',
+  'frame timer late max ms',
+  'packets to transports / N × sent',
+  'dropped batches',
+  'tail ms',
+  'first packet = RTP-Info seq',
+  'late or dup pkts',
+  'load avg',
+];
+
+function detailRow(r: Result): string[] {
+  return [
+    r.scenario.name,
+    f2(r.windowSec),
+    f2(r.mbps),
+    `${f1(r.setupP50Ms)} / ${f1(r.setupMaxMs)}`,
+    f2(r.idleCpuPer10S),
+    `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
+    `${f0(100 * r.serverElu)}%`,
+    f1(r.serverMaxLateMs),
+    `${r.delivered} / ${r.expectedDelivered}`,
+    String(r.droppedBatches),
+    Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
+    `${r.playing - r.rtpInfoMismatch}/${r.playing}`,
+    String(r.late),
+    f2(r.loadAvg),
+  ];
+}
+
+/** What went wrong or is worth a look, one line each. */
+function notes(r: Result): string[] {
+  const out: string[] = [];
+  if (r.error) out.push(`ERROR: ${r.error}`);
+  if (r.startErrors.length > 0) out.push(`client start errors: ${r.startErrors.join('; ')}`);
+  if (r.serverErrors > 0)
+    out.push(`server clientError events: ${r.serverErrors} (first: ${r.firstServerError})`);
+  const ended = Object.entries(r.ended)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  if (ended && Object.keys(r.ended).some((k) => k !== 'teardown')) out.push(`sessions ended: ${ended}`);
+  return out;
+}
+
+function detail(r: Result): string {
+  const values = detailRow(r);
+  const parts = DETAIL_HEADERS.slice(1).map((h, i) => `${h}: ${values[i + 1]}`);
+  return [`${r.scenario.name}: ${parts.join('; ')}`, ...notes(r).map((n) => `  ${n}`)].join('\n');
+}
+
+function machine(): {
+  cpu: string;
+  cores: number;
+  ramGiB: number;
+  node: string;
+  kernel: string;
+  date: string;
+} {
+  let cpu = 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return {
+    cpu,
+    cores: availableParallelism(),
+    ramGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    kernel: release(),
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+}
+
+function writeBenchmarksMd(results: Result[], o: Options): void {
+  const m = machine();
+  const noteLines = results.flatMap((r) => notes(r).map((n) => `- ${r.scenario.name}: ${n}`));
+  const stream = results.find((r) => r.stream)?.stream;
+  const streamLine = stream
+    ? `H.264 ${stream.fps} fps, one IDR every ${stream.gop} frames (${stream.keyframeBytes} bytes with SPS/PPS),\n  ` +
+      `P frames of ${stream.deltaBytes} bytes: ${(stream.actualBitsPerSecond / 1e6).toFixed(2)} Mbit/s of NAL units`
+    : 'H.264 25 fps, 4 Mbit/s';
+  const text = `# Benchmarks
+
+Produced by \`npm run bench\` (bench/run.ts, about 1.5 minutes). Last run: ${m.date}.
+
+\`npm run bench -- --only tcp-500,udp-50 --seconds 10 --ramp 50\` runs a subset; this file is
+rewritten after a full default run, or with \`--write\` (\`--no-write\` never).
+
+## Machine
+
+| | |
+|---|---|
+| CPU | ${m.cpu} |
+| Cores | ${m.cores} |
+| RAM | ${m.ramGiB.toFixed(1)} GiB |
+| Node | ${m.node} |
+| Kernel | Linux ${m.kernel} |
+
+## Setup
+
+- Stream: ${streamLine}. Real SPS/PPS from \`fixtures/sample-640x480-25fps.264\`, slices
+  filled with random bytes, built once and pushed on a drift-free 40 ms timer (\`pushUnits\`,
+  1400-byte RTP payloads).
+- The server runs alone in a child process (\`bench/server.ts\`); its CPU (user+sys) and RSS come from
+  \`process.cpuUsage()\` and \`process.resourceUsage().maxRSS\` inside it.
+  Server options: \`maxSessions\`, \`maxConnections\`, \`maxConnectionsPerAddress\` and
+  \`maxSessionsPerPath\` raised to 5000 (every client comes from 127.0.0.1), the rest at their
+  defaults (e.g. a TCP client more than 2 MiB behind skips to the next keyframe).
+- One load-client process reads every socket: a hand-written \`$\`-frame scanner per TCP connection
+  (it reads the 4-byte header and the RTP sequence number, skips the rest), one datagram socket pair
+  per UDP client (RTP socket receive buffer ${UDP_RECV_BUFFER / 2 ** 20} MiB requested).
+- Clients connect in groups of ${o.ramp} (the next group starts when the previous SETUPs are answered),
+  the first group half a GOP after a keyframe; all play, ${SETTLE_MS} ms settle, then a ${o.seconds} s
+  window. A fresh server process per scenario; everything on loopback (127.0.0.1).
+- "sent pkts" is the RTP packets the track produced in the window (sequence numbers from the
+  server's state at the window's start and end). "recv" counts, per client, the packets of exactly
+  that sequence range that reached it (waiting up to ${DRAIN_MS / 1000} s after the window for the tail).
+  "clients w/ gap" is clients with any sequence gap from their first packet on; "lost" is the total
+  of sent − received over all clients.
+
+## Results
+
+${markdownTable(HEADERS, results.map(row))}
+
+Details (same runs):
+
+${markdownTable(DETAIL_HEADERS, results.filter((r) => !isErrorRow(r)).map(detailRow))}
+${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
+## What the numbers mean
+
+- This is a ${m.cores}-core machine; the server and the load client share it, over loopback. The load
+  client's own CPU is in the last column: it is the measuring side's share of the box, not the
+  server's. Server CPU is user+sys seconds over the ${o.seconds} s window ("% core": the same as a share of
+  one core). "server idle CPU" is the server with its stream running and no client yet: the
+  fixed cost (Node, the 40 ms timer, packetizing 25 frames a second) under every row.
+- Every row should read recv min = recv max = sent pkts, 0 clients with a gap, 0 lost: every
+  client got every packet of the window, in order. "tail ms" is how long after the window's end
+  the window's last packet had reached every client (0: it already had; a server that falls
+  behind shows up here and as "frame timer late").
+- connect→PLAY includes waiting for the next keyframe, by design: the server answers PLAY right
+  before an IDR goes out, so the client's first packet is the one RTP-Info names (checked: "first
+  packet = RTP-Info seq") and its first picture decodes. With one IDR a second that wait is up to
+  one GOP (1 s). The ramp starts half a GOP after a keyframe, so a lone client waits ~0.5 s;
+  groups that start later in a large ramp wait less for the same keyframe, and a group whose PLAY
+  lands just after it waits for the next one (max ≈ 1 s). The server's own part is
+  connect→SETUP (TCP connect, DESCRIBE, SETUP) in the details.
+- Peak RSS is the server process's high-water mark over its whole life (start, ramp, window,
+  teardown). About 80 MiB of it is there before any client connects: Node, the tsx loader (the
+  benchmark runs the TypeScript source) and the server.
+- "load avg" is the 1-minute load average when the window started: anything else running on the
+  machine at the time shares the 2 cores and shows up in the server's numbers.
+- For scale (reference figures for such a 2-core machine, not measured by this benchmark): a bare
+  Node script writing a prebuilt 4 Mbit/s frame buffer to 500 sockets uses about 1 CPU second per
+  10 s; GStreamer's rtsp-server needs about 26 s of CPU there and falls behind; live555 serves
+  none of the 500.
+`;
+  writeFileSync(BENCHMARKS_MD, text);
+  console.log(`\nwrote ${BENCHMARKS_MD}`);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions();
+  const m = machine();
+  console.log(
+    `smolrtsp bench: ${m.cpu}, ${m.cores} cores, ${m.ramGiB.toFixed(1)} GiB, Node ${m.node}; ` +
+      `${o.seconds} s window, ramp ${o.ramp}; scenarios ${o.scenarios.map((s) => s.name).join(', ')}`,
+  );
+  const results: Result[] = [];
+  for (const sc of o.scenarios) {
+    console.log(`\n== ${sc.name}: ${sc.clients} ${sc.transport.toUpperCase()} client(s)`);
+    const r = await runScenario(sc, o);
+    results.push(r);
+    console.log(textTable([r]));
+    console.log(detail(r));
+    const loadPct = pct(r.loadCpuS, r.windowSec);
+    if (loadPct > 85) {
+      console.log(
+        `WARNING: the load client used ${f0(loadPct)}% of a core: it may be the bottleneck in ${sc.name}`,
+      );
+    }
+  }
+  console.log(`\n== summary (${o.seconds} s window)\n${textTable(results)}`);
+  const clientHeavy = results.filter((r) => pct(r.loadCpuS, r.windowSec) > 85).map((r) => r.scenario.name);
+  if (clientHeavy.length > 0) {
+    console.log(`note: the load client was near a full core in ${clientHeavy.join(', ')}`);
+  }
+  if (o.write) writeBenchmarksMd(results, o);
+  if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+await main();
