@@ -631,7 +631,17 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   10 s; GStreamer's rtsp-server needs about 26 s of CPU there and falls behind; live555 serves
   none of the 500.
 `;
-  writeFileSync(BENCHMARKS_MD, text);
+  // Keep the latency section (bench/latency.ts writes it) across rewrites of the rest.
+  let latency = '';
+  try {
+    const old = readFileSync(BENCHMARKS_MD, 'utf8');
+    const a = old.indexOf('<!-- latency:start -->');
+    const b = old.indexOf('<!-- latency:end -->');
+    if (a >= 0 && b > a) latency = `\n${old.slice(a, b + '<!-- latency:end -->'.length)}\n`;
+  } catch {
+    // No file yet.
+  }
+  writeFileSync(BENCHMARKS_MD, text + latency);
   console.log(`\nwrote ${BENCHMARKS_MD}`);
 }
 
