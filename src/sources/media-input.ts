@@ -1,0 +1,92 @@
+import type { InputTrack } from 'mediabunny';
+import { splitAnnexB } from '../codecs/h264/annexb.js';
+import { H264TrackCodec } from '../media/h264-track-codec.js';
+import { rtpRandom } from '../media/stream.js';
+import type { TrackCodec } from '../media/track.js';
+import { MediaFormatError } from '../protocol/errors.js';
+
+/** A demuxed track made ready for a stream: its codec, and how its packets become units for it. */
+export interface MappedTrack {
+  kind: 'video' | 'audio';
+  /** Codec name as the demuxer reports it (`avc`, `hevc`, `aac`, `opus`, ...). */
+  name: string;
+  codec: TrackCodec;
+  /** Turns one demuxed packet's bytes into the units the codec packetizes. */
+  toUnits(data: Uint8Array): Buffer[];
+}
+
+export interface MediaInputOptions {
+  /** Largest RTP payload (default 1400). */
+  mtu?: number;
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Splits AVCC/HVCC-style length-prefixed NAL units (lengthSize 1, 2 or 4 bytes). */
+export function splitLengthPrefixed(data: Buffer, lengthSize: number): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos + lengthSize <= data.length) {
+    const len = lengthSize === 4 ? data.readUInt32BE(pos) : lengthSize === 2 ? data.readUInt16BE(pos) : data[pos];
+    pos += lengthSize;
+    if (len === 0 || pos + len > data.length) throw new MediaFormatError('length-prefixed NAL unit overruns its packet');
+    out.push(data.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+/** Reads an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3): NAL length size, SPS and PPS. */
+export function parseAvcC(record: Buffer): { lengthSize: number; sps: Buffer[]; pps: Buffer[] } {
+  if (record.length < 7 || record[0] !== 1) throw new MediaFormatError('not an avcC record');
+  const lengthSize = (record[4] & 3) + 1;
+  let pos = 5;
+  const take = (count: number): Buffer[] => {
+    const list: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      if (pos + 2 > record.length) throw new MediaFormatError('avcC record cut short');
+      const len = record.readUInt16BE(pos);
+      pos += 2;
+      if (pos + len > record.length) throw new MediaFormatError('avcC record cut short');
+      list.push(Buffer.from(record.subarray(pos, pos + len)));
+      pos += len;
+    }
+    return list;
+  };
+  const sps = take(record[pos++] & 0x1f);
+  if (pos >= record.length) throw new MediaFormatError('avcC record cut short');
+  const pps = take(record[pos++]);
+  return { lengthSize, sps, pps };
+}
+
+/**
+ * Maps a demuxed track (MP4 file, MPEG-TS from ffmpeg) to a track codec, or undefined when the format
+ * has no RTP mapping here. Packets from MP4 carry length-prefixed NAL units and out-of-band parameter
+ * sets; from MPEG-TS, Annex-B with in-band ones: both are handled.
+ */
+export async function mapInputTrack(track: InputTrack, options: MediaInputOptions = {}): Promise<MappedTrack | undefined> {
+  const name = (await track.getCodec()) ?? 'unknown';
+  if (!track.isVideoTrack() && !track.isAudioTrack()) return undefined;
+  const config = (await track.getDecoderConfig()) as { description?: AllowSharedBufferSource } | null;
+  const description = config?.description ? toBuffer(config.description) : undefined;
+  if (track.isVideoTrack() && name === 'avc') {
+    if (description) {
+      const avcc = parseAvcC(Buffer.from(description));
+      const codec = new H264TrackCodec({ mtu: options.mtu, sps: avcc.sps[0], pps: avcc.pps[0] }, rtpRandom);
+      return { kind: 'video', name, codec, toUnits: (d) => splitLengthPrefixed(asBuffer(d), avcc.lengthSize) };
+    }
+    const codec = new H264TrackCodec({ mtu: options.mtu }, rtpRandom);
+    return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
+  }
+  return undefined;
+}
+
+type AllowSharedBufferSource = ArrayBuffer | ArrayBufferView;
+
+function toBuffer(source: AllowSharedBufferSource): Buffer {
+  return ArrayBuffer.isView(source)
+    ? Buffer.from(source.buffer, source.byteOffset, source.byteLength)
+    : Buffer.from(source);
+}
