@@ -189,11 +189,18 @@ export class FfmpegSource extends EventEmitter<{
         reject(err);
       };
       const timer = setTimeout(
-        () => fail(new Error(`ffmpeg gave no media within ${this.options.probeTimeoutMs ?? 15000} ms: ${stderr.trim()}`)),
+        () =>
+          fail(
+            new Error(
+              `ffmpeg gave no media within ${this.options.probeTimeoutMs ?? 15000} ms: ${stderr.trim()}`,
+            ),
+          ),
         this.options.probeTimeoutMs ?? 15000,
       );
       child.once('error', (err) => fail(err));
-      child.once('exit', (code) => fail(new Error(`ffmpeg exited (${code}) before any media: ${stderr.trim()}`)));
+      child.once('exit', (code) =>
+        fail(new Error(`ffmpeg exited (${code}) before any media: ${stderr.trim()}`)),
+      );
       input.getTracks().then(
         (inputTracks) => {
           clearTimeout(timer);

@@ -29,9 +29,11 @@ export function splitLengthPrefixed(data: Buffer, lengthSize: number): Buffer[] 
   const out: Buffer[] = [];
   let pos = 0;
   while (pos + lengthSize <= data.length) {
-    const len = lengthSize === 4 ? data.readUInt32BE(pos) : lengthSize === 2 ? data.readUInt16BE(pos) : data[pos];
+    const len =
+      lengthSize === 4 ? data.readUInt32BE(pos) : lengthSize === 2 ? data.readUInt16BE(pos) : data[pos];
     pos += lengthSize;
-    if (len === 0 || pos + len > data.length) throw new MediaFormatError('length-prefixed NAL unit overruns its packet');
+    if (len === 0 || pos + len > data.length)
+      throw new MediaFormatError('length-prefixed NAL unit overruns its packet');
     out.push(data.subarray(pos, pos + len));
     pos += len;
   }
@@ -66,7 +68,10 @@ export function parseAvcC(record: Buffer): { lengthSize: number; sps: Buffer[]; 
  * has no RTP mapping here. Packets from MP4 carry length-prefixed NAL units and out-of-band parameter
  * sets; from MPEG-TS, Annex-B with in-band ones: both are handled.
  */
-export async function mapInputTrack(track: InputTrack, options: MediaInputOptions = {}): Promise<MappedTrack | undefined> {
+export async function mapInputTrack(
+  track: InputTrack,
+  options: MediaInputOptions = {},
+): Promise<MappedTrack | undefined> {
   const name = (await track.getCodec()) ?? 'unknown';
   if (!track.isVideoTrack() && !track.isAudioTrack()) return undefined;
   const config = (await track.getDecoderConfig()) as { description?: AllowSharedBufferSource } | null;
@@ -75,7 +80,12 @@ export async function mapInputTrack(track: InputTrack, options: MediaInputOption
     if (description) {
       const avcc = parseAvcC(Buffer.from(description));
       const codec = new H264TrackCodec({ mtu: options.mtu, sps: avcc.sps[0], pps: avcc.pps[0] }, rtpRandom);
-      return { kind: 'video', name, codec, toUnits: (d) => splitLengthPrefixed(asBuffer(d), avcc.lengthSize) };
+      return {
+        kind: 'video',
+        name,
+        codec,
+        toUnits: (d) => splitLengthPrefixed(asBuffer(d), avcc.lengthSize),
+      };
     }
     const codec = new H264TrackCodec({ mtu: options.mtu }, rtpRandom);
     return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
