@@ -3,9 +3,12 @@ import { EventEmitter } from 'node:events';
 import type { SdpSessionDescription } from '../protocol/sdp.js';
 import { StreamClock } from './clock.js';
 import { H264TrackCodec, type H264TrackOptions } from './h264-track-codec.js';
+import { H265TrackCodec, type H265TrackOptions } from './h265-track-codec.js';
 import { Track, type TrackCodec } from './track.js';
 
-export type VideoTrackOptions = { codec: 'H264' } & H264TrackOptions;
+export type VideoTrackOptions =
+  | ({ codec: 'H264' } & H264TrackOptions)
+  | ({ codec: 'H265' } & H265TrackOptions);
 
 export interface StreamOptions {
   video?: VideoTrackOptions;
@@ -40,10 +43,10 @@ export class Stream extends EventEmitter {
     this.path = path;
     this.title = options.title ?? path;
     if (options.video) {
-      if (options.video.codec !== 'H264') {
-        throw new TypeError(`unsupported video codec ${String(options.video.codec)}`);
-      }
-      this.addTrack(new H264TrackCodec(options.video, rtpRandom));
+      const v = options.video;
+      if (v.codec === 'H264') this.addTrack(new H264TrackCodec(v, rtpRandom));
+      else if (v.codec === 'H265') this.addTrack(new H265TrackCodec(v, rtpRandom));
+      else throw new TypeError(`unsupported video codec ${String((v as { codec: unknown }).codec)}`);
     }
     for (const codec of options.tracks ?? []) this.addTrack(codec);
     this.video = this.tracks.find((t) => t.kind === 'video');

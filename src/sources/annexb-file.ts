@@ -2,10 +2,39 @@ import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AnnexBReader, nalType } from '../codecs/h264/annexb.js';
 import { parseSps } from '../codecs/h264/sps.js';
+import { H265AnnexBReader } from '../codecs/h265/annexb.js';
+import { h265FrameRate } from '../codecs/h265/sps.js';
 import type { Track } from '../media/track.js';
+
+/** What the source needs to know of a codec: how to cut access units, where the frame rate is. */
+interface AnnexBFormat {
+  createReader(): { push(chunk: Buffer): Buffer[][]; flush(): Buffer[][] };
+  /** The frame rate from a parameter set in this access unit; undefined: none here; null: none known. */
+  frameRate(au: Buffer[]): number | null | undefined;
+}
+
+const FORMATS: Record<'H264' | 'H265', AnnexBFormat> = {
+  H264: {
+    createReader: () => new AnnexBReader(),
+    frameRate(au) {
+      const sps = au.find((nal) => nalType(nal) === 7);
+      return sps ? parseSps(sps).frameRate : undefined;
+    },
+  },
+  H265: {
+    createReader: () => new H265AnnexBReader(),
+    frameRate(au) {
+      // VPS/SPS types 32/33: only an access unit carrying them can tell.
+      if (!au.some((nal) => ((nal[0] >> 1) & 0x3f) === 33)) return undefined;
+      return h265FrameRate(au);
+    },
+  },
+};
 
 export interface AnnexBFileSourceOptions {
   file: string;
+  /** The elementary stream's codec (default H264). */
+  codec?: 'H264' | 'H265';
   /** Frames per second when the SPS carries no timing info (default 25). An SPS rate wins unless `forceFps`. */
   fps?: number;
   forceFps?: boolean;
@@ -19,7 +48,7 @@ const CHUNK_BYTES = 256 * 1024;
 const READ_AHEAD = 16;
 
 /**
- * Plays an Annex-B H.264 elementary stream file into a track in real time, looping. It reads the file in
+ * Plays an Annex-B H.264 or H.265 elementary stream file into a track in real time, looping. It reads the file in
  * chunks as it goes (any size works), paces access units by the frame rate from the SPS timing info (or
  * the option), and keeps the presentation clock running across loops. Assumes decode order equals
  * presentation order (no B-frames), as live encoders produce.
@@ -27,7 +56,8 @@ const READ_AHEAD = 16;
 export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; loop: [] }> {
   private readonly options: AnnexBFileSourceOptions;
   private fd: number | undefined;
-  private reader = new AnnexBReader();
+  private readonly format: AnnexBFormat;
+  private reader: { push(chunk: Buffer): Buffer[][]; flush(): Buffer[][] };
   private readonly queue: Buffer[][] = [];
   private eof = false;
   private timer: NodeJS.Timeout | undefined;
@@ -44,6 +74,8 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
   ) {
     super();
     this.options = options;
+    this.format = FORMATS[options.codec ?? 'H264'];
+    this.reader = this.format.createReader();
     this.frameIntervalUs = 1_000_000 / (options.fps ?? 25);
     this.rateFixed = options.forceFps === true;
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
@@ -100,21 +132,19 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
 
   private learnRate(au: Buffer[]): void {
     if (this.rateFixed) return;
-    for (const nal of au) {
-      if (nalType(nal) !== 7) continue;
-      this.rateFixed = true;
-      try {
-        const fps = parseSps(nal).frameRate;
-        if (fps && fps > 0 && fps <= 240) {
-          // Re-anchor so the frames already sent keep their times.
-          const sentUs = this.framesSent * this.frameIntervalUs;
-          this.frameIntervalUs = 1_000_000 / fps;
-          this.startedAtMs += (sentUs - this.framesSent * this.frameIntervalUs) / 1000;
-        }
-      } catch {
-        // Unreadable SPS: keep the configured rate.
-      }
-      return;
+    let fps: number | null | undefined;
+    try {
+      fps = this.format.frameRate(au);
+    } catch {
+      fps = null; // unreadable parameter set: keep the configured rate
+    }
+    if (fps === undefined) return;
+    this.rateFixed = true;
+    if (fps && fps > 0 && fps <= 240) {
+      // Re-anchor so the frames already sent keep their times.
+      const sentUs = this.framesSent * this.frameIntervalUs;
+      this.frameIntervalUs = 1_000_000 / fps;
+      this.startedAtMs += (sentUs - this.framesSent * this.frameIntervalUs) / 1000;
     }
   }
 
@@ -124,7 +154,7 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
         if (this.options.loop === false) return;
         this.eof = false;
         this.position = 0;
-        this.reader = new AnnexBReader();
+        this.reader = this.format.createReader();
         this.emit('loop');
       }
       const n = readSync(this.fd, this.chunk, 0, CHUNK_BYTES, this.position);

@@ -1,6 +1,7 @@
 import type { InputTrack } from 'mediabunny';
 import { splitAnnexB } from '../codecs/h264/annexb.js';
 import { H264TrackCodec } from '../media/h264-track-codec.js';
+import { H265TrackCodec } from '../media/h265-track-codec.js';
 import { rtpRandom } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
 import { MediaFormatError } from '../protocol/errors.js';
@@ -63,6 +64,32 @@ export function parseAvcC(record: Buffer): { lengthSize: number; sps: Buffer[]; 
   return { lengthSize, sps, pps };
 }
 
+/** Reads an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3): NAL length size and parameter sets. */
+export function parseHvcC(record: Buffer): { lengthSize: number; vps?: Buffer; sps?: Buffer; pps?: Buffer } {
+  if (record.length < 23 || record[0] !== 1) throw new MediaFormatError('not an hvcC record');
+  const lengthSize = (record[21] & 3) + 1;
+  const out: { lengthSize: number; vps?: Buffer; sps?: Buffer; pps?: Buffer } = { lengthSize };
+  let pos = 23;
+  for (let a = record[22]; a > 0; a--) {
+    if (pos + 3 > record.length) throw new MediaFormatError('hvcC record cut short');
+    const type = record[pos] & 0x3f;
+    let count = record.readUInt16BE(pos + 1);
+    pos += 3;
+    for (; count > 0; count--) {
+      if (pos + 2 > record.length) throw new MediaFormatError('hvcC record cut short');
+      const len = record.readUInt16BE(pos);
+      pos += 2;
+      if (pos + len > record.length) throw new MediaFormatError('hvcC record cut short');
+      const nal = Buffer.from(record.subarray(pos, pos + len));
+      pos += len;
+      if (type === 32) out.vps ??= nal;
+      else if (type === 33) out.sps ??= nal;
+      else if (type === 34) out.pps ??= nal;
+    }
+  }
+  return out;
+}
+
 /**
  * Maps a demuxed track (MP4 file, MPEG-TS from ffmpeg) to a track codec, or undefined when the format
  * has no RTP mapping here. Packets from MP4 carry length-prefixed NAL units and out-of-band parameter
@@ -88,6 +115,23 @@ export async function mapInputTrack(
       };
     }
     const codec = new H264TrackCodec({ mtu: options.mtu }, rtpRandom);
+    return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
+  }
+  if (track.isVideoTrack() && name === 'hevc') {
+    if (description) {
+      const hvcc = parseHvcC(description);
+      const codec = new H265TrackCodec(
+        { mtu: options.mtu, vps: hvcc.vps, sps: hvcc.sps, pps: hvcc.pps },
+        rtpRandom,
+      );
+      return {
+        kind: 'video',
+        name,
+        codec,
+        toUnits: (d) => splitLengthPrefixed(asBuffer(d), hvcc.lengthSize),
+      };
+    }
+    const codec = new H265TrackCodec({ mtu: options.mtu }, rtpRandom);
     return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
   }
   return undefined;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Track, wallClockMs } from '../../media/track.js';
 import { TestPatternEncoder, type TestPatternOptions } from './test-pattern-encoder.js';
+import { ToneGenerator } from './tone.js';
 
 export interface TestPatternSourceOptions extends TestPatternOptions {
   /** Stops the source when aborted. */
@@ -10,6 +11,11 @@ export interface TestPatternSourceOptions extends TestPatternOptions {
    * (default true). At most one such IDR per second, so a crowd of joiners cannot flood the stream.
    */
   keyframeOnJoin?: boolean;
+  /**
+   * A track to carry the pattern's sound (a tone with a beep each second), fed 16-bit PCM at its
+   * clock rate: e.g. a `G711TrackCodec({ law: 'mulaw', input: 's16le' })` track of the same stream.
+   */
+  audioTrack?: Track;
 }
 
 /** CPU the generator has used, for the status view and the benchmark. */
@@ -35,6 +41,9 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
   private running = false;
   private lastForcedIdrMs = Number.NEGATIVE_INFINITY;
   private readonly frameIntervalMs: number;
+  private readonly audioTrack: Track | undefined;
+  private readonly tone: ToneGenerator | undefined;
+  private audioSamples = 0;
 
   constructor(
     private readonly track: Track,
@@ -43,6 +52,8 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
     super();
     this.encoder = new TestPatternEncoder(options);
     this.frameIntervalMs = 1000 / this.encoder.fps;
+    this.audioTrack = options.audioTrack;
+    if (this.audioTrack) this.tone = new ToneGenerator(this.audioTrack.codec.clockRate);
     if (options.keyframeOnJoin !== false) {
       track.onKeyframeRequest = () => {
         const now = performance.now();
@@ -80,6 +91,18 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
     this.timer = undefined;
   }
 
+  /** The sound up to the end of frame `framesDone`, on the same timeline as the pictures. */
+  private pushAudio(framesDone: number): void {
+    const rate = this.tone!.sampleRate;
+    const due = Math.round((framesDone * rate) / this.encoder.fps);
+    const count = due - this.audioSamples;
+    if (count <= 0) return;
+    const pcm = this.tone!.render(this.audioSamples, count);
+    const pts = Math.round((this.audioSamples * 1_000_000) / rate);
+    this.audioTrack!.push(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), { pts });
+    this.audioSamples = due;
+  }
+
   private tick(): void {
     if (!this.running) return;
     const index = this.stats.frames;
@@ -88,6 +111,7 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
       const frame = this.encoder.encodeFrame(index, wallClockMs());
       this.stats.encodeMs += performance.now() - t0;
       this.track.pushUnits(frame.nalus, { pts: Math.round(index * this.frameIntervalMs * 1000) });
+      if (this.audioTrack && this.tone) this.pushAudio(index + 1);
     } catch (err) {
       this.stop();
       this.emit('error', err as Error);

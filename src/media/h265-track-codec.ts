@@ -1,0 +1,112 @@
+import { splitAnnexB } from '../codecs/h264/annexb.js';
+import { H265NalType, h265NalType } from '../codecs/h265/annexb.js';
+import { H265Packetizer } from '../codecs/h265/packetizer.js';
+import { h265FmtpFromParameterSets } from '../codecs/h265/sdp.js';
+import { parseH265Sps } from '../codecs/h265/sps.js';
+import type { SdpMediaDescription } from '../protocol/sdp.js';
+import type { RtpPacketBatch } from '../rtp/batch.js';
+import type { TrackCodec } from './track.js';
+
+export interface H265TrackOptions {
+  payloadType?: number;
+  /** Largest RTP payload in bytes (default 1400): keeps packets under a 1500-byte Ethernet MTU. */
+  mtu?: number;
+  /** Send small NAL units together in aggregation packets (default true). */
+  aggregate?: boolean;
+  /** Out-of-band parameter sets, for sources that never send them in-band. All three or none. */
+  vps?: Buffer;
+  sps?: Buffer;
+  pps?: Buffer;
+}
+
+/** H.265 (RFC 7798) for a track: packetizes, and describes itself from the stream's own VPS/SPS/PPS. */
+export class H265TrackCodec implements TrackCodec {
+  readonly encoding = 'H265';
+  readonly clockRate = 90000;
+  readonly kind = 'video' as const;
+  readonly payloadType: number;
+  readonly ssrc: number;
+  private readonly packetizer: H265Packetizer;
+  private width: number | undefined;
+  private height: number | undefined;
+  private frameRate: number | undefined;
+  private spsSeen: Buffer | undefined;
+
+  constructor(options: H265TrackOptions, random: { uint32(): number; uint16(): number }) {
+    this.payloadType = options.payloadType ?? 96;
+    this.ssrc = random.uint32();
+    this.packetizer = new H265Packetizer({
+      payloadType: this.payloadType,
+      ssrc: this.ssrc,
+      initialSequence: random.uint16(),
+      mtu: options.mtu ?? 1400,
+      aggregate: options.aggregate ?? true,
+    });
+    if (options.vps && options.sps && options.pps) {
+      this.packetizer.setParameterSets(options.vps, options.sps, options.pps);
+      this.noteSps(options.sps);
+    }
+  }
+
+  get nextSequence(): number {
+    return this.packetizer.nextSequence;
+  }
+
+  get ready(): boolean {
+    return this.packetizer.parameterSets !== null;
+  }
+
+  /** Picture size and rate read from the SPS, once seen. */
+  get videoInfo(): { width?: number; height?: number; frameRate?: number } {
+    return { width: this.width, height: this.height, frameRate: this.frameRate };
+  }
+
+  toUnits(data: Buffer | Buffer[]): Buffer[] {
+    return Array.isArray(data) ? data : splitAnnexB(data);
+  }
+
+  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
+    for (const nal of units) if (h265NalType(nal) === H265NalType.SPS) this.noteSps(nal);
+    if (units.length === 0) return null;
+    return this.packetizer.packetize(units, rtpTimestamp);
+  }
+
+  describe(): Omit<SdpMediaDescription, 'control'> {
+    const ps = this.packetizer.parameterSets;
+    let fmtp: string | undefined;
+    if (ps) {
+      try {
+        fmtp = h265FmtpFromParameterSets(ps.vps, ps.sps, ps.pps);
+      } catch {
+        // An SPS this parser cannot read: the parameter sets alone still let clients decode.
+        fmtp =
+          `sprop-vps=${ps.vps.toString('base64')};sprop-sps=${ps.sps.toString('base64')};` +
+          `sprop-pps=${ps.pps.toString('base64')}`;
+      }
+    }
+    const attributes: Array<[string, string | undefined]> = [];
+    if (this.frameRate) attributes.push(['framerate', String(this.frameRate)]);
+    if (this.width && this.height) attributes.push(['x-dimensions', `${this.width},${this.height}`]);
+    return {
+      kind: 'video',
+      payloadType: this.payloadType,
+      encoding: this.encoding,
+      clockRate: this.clockRate,
+      fmtp,
+      attributes,
+    };
+  }
+
+  private noteSps(sps: Buffer): void {
+    if (this.spsSeen?.equals(sps)) return;
+    this.spsSeen = Buffer.from(sps);
+    try {
+      const info = parseH265Sps(sps);
+      this.width = info.width;
+      this.height = info.height;
+      this.frameRate = info.frameRate ?? undefined;
+    } catch {
+      // A malformed SPS still gets sent; only the SDP hints are lost.
+    }
+  }
+}
