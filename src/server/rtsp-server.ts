@@ -11,8 +11,10 @@ import {
   parseRtcpCompound,
   type RtcpSenderInfo,
 } from '../rtp/rtcp.js';
+import { type Authenticator, type AuthOptions, createAuthenticator } from './auth.js';
 import { normalizeAddress, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
+import { createIpFilter, type IpFilterOptions } from './ip-filter.js';
 import { type Session, type SessionInfo, SessionTable, type SessionTrack } from './session.js';
 import { UdpPortPool } from './udp-ports.js';
 
@@ -44,6 +46,10 @@ export interface RtspServerOptions {
    * use `rtsps://` and interleaved TCP inside the TLS connection.
    */
   tls?: RtspsOptions;
+  /** Built-in authentication (Basic/Digest, per path and action). Runs before `hooks.authorize`. */
+  auth?: AuthOptions;
+  /** Addresses allowed / denied (CIDRs); a denied client's connection is closed at once. */
+  ipFilter?: IpFilterOptions;
   /** Largest header block of a request (default 8 KiB) and body (default 64 KiB). */
   maxHeaderBytes?: number;
   maxBodyBytes?: number;
@@ -94,10 +100,11 @@ export interface RtspServerEvents {
  * Create one with `createServer()`.
  */
 export class RtspServer extends EventEmitter<RtspServerEvents> {
-  readonly options: Required<Omit<RtspServerOptions, 'hooks' | 'tls'>> & {
+  readonly options: Required<Omit<RtspServerOptions, 'hooks' | 'tls' | 'auth' | 'ipFilter'>> & {
     hooks: DispatcherHooks;
     tls: RtspsOptions | undefined;
   };
+  private readonly addressAllowed: ((address: string) => boolean) | undefined;
   private readonly tcp: TcpServer;
   private readonly tlsServer: TlsServer | undefined;
   private readonly perAddress = new Map<string, number>();
@@ -134,6 +141,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       hooks: options.hooks ?? {},
     };
     const o = this.options;
+    this.addressAllowed = options.ipFilter ? createIpFilter(options.ipFilter) : undefined;
+    const hooks = options.auth ? withAuthentication(createAuthenticator(options.auth), o.hooks) : o.hooks;
     this.ports = new UdpPortPool(o.rtpPortRange, o.host);
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
     this.sessionTable = new SessionTable(
@@ -148,7 +157,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       findStream: (path) => this.streams.get(path),
       sessions: this.sessionTable,
       ports: this.ports,
-      hooks: o.hooks,
+      hooks,
       limits: {
         maxSessionsPerPath: o.maxSessionsPerPath,
         allowUdpOverTls: o.tls?.allowUdp ?? false,
@@ -270,7 +279,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (
       this.closing ||
       this.connections.size >= this.options.maxConnections ||
-      fromAddress >= this.options.maxConnectionsPerAddress
+      fromAddress >= this.options.maxConnectionsPerAddress ||
+      (this.addressAllowed !== undefined && !this.addressAllowed(address))
     ) {
       socket.on('error', () => {});
       socket.destroy();
@@ -407,6 +417,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       }
     }
   }
+}
+
+/** Built-in authentication first; an application's own hook, if any, decides after it. */
+function withAuthentication(auth: Authenticator, hooks: DispatcherHooks): DispatcherHooks {
+  const next = hooks.authorize;
+  return {
+    ...hooks,
+    async authorize(req) {
+      const verdict = await auth.authorize(req);
+      if (verdict !== true || !next) return verdict;
+      return next(req);
+    },
+  };
 }
 
 function listenOn(server: TcpServer, port: number, host: string): Promise<void> {
