@@ -13,12 +13,25 @@ export { RtspHeaders } from './protocol/message.js';
 export { RtspParser } from './protocol/parser.js';
 export { serializeRequest, serializeResponse } from './protocol/serializer.js';
 export type { RtpPacketBatch } from './rtp/batch.js';
+export type { AuthOptions, AuthRule, AuthUser } from './server/auth.js';
+export { createAuthenticator, ha1 } from './server/auth.js';
 export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';
-export type { ConnectionInfo, RtspServerEvents, RtspServerOptions } from './server/rtsp-server.js';
+export type { IpFilterOptions } from './server/ip-filter.js';
+export { createIpFilter } from './server/ip-filter.js';
+export type {
+  ConnectionInfo,
+  RtspServerEvents,
+  RtspServerOptions,
+  RtspsOptions,
+} from './server/rtsp-server.js';
 export { createServer, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
+export type { FfmpegSourceOptions } from './sources/ffmpeg.js';
+export { FfmpegSource } from './sources/ffmpeg.js';
+export type { Mp4FileSourceOptions } from './sources/mp4-file.js';
+export { Mp4FileSource } from './sources/mp4-file.js';
 export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';
 export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';
 export { TestPatternEncoder } from './sources/testpattern/test-pattern-encoder.js';

@@ -1,24 +1,38 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
-import { createServer, type RtspsOptions, VERSION } from '../server/rtsp-server.js';
+import { G711TrackCodec } from '../media/audio-track-codecs.js';
+import { rtpRandom, type Stream } from '../media/stream.js';
+import type { AuthOptions } from '../server/auth.js';
+import { createServer, type RtspServer, type RtspServerOptions, VERSION } from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
+import { FfmpegSource } from '../sources/ffmpeg.js';
+import { Mp4FileSource } from '../sources/mp4-file.js';
 import { createTestPattern } from '../sources/testpattern/source.js';
+import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
 Usage:
   smolrtsp serve [options]
 
-Options:
-  --file F            Annex-B H.264 file (.264) to serve, looped in real time
-  --pattern WxH@FPS   the built-in live test pattern at this size and rate
-                      (the default source: 640x480@25)
+What to serve (one path from the command line; any number from --config):
+  --pattern WxH@FPS   the built-in live test pattern (the default: 640x480@25)
   --gop S             test pattern keyframe interval in seconds (default 2)
-  --path /P           stream path (default /test)
-  --fps N             frame rate of --file when its SPS has no timing info (default 25)
+  --audio             give the test pattern a sound track (G.711: a tone, a beep each second)
+  --file F            a file, looped in real time: .264/.h264 (Annex-B H.264), .265/.hevc
+                      (Annex-B H.265), .mp4/.mov/.mkv
+  --fps N             frame rate of a .264 file whose SPS has no timing info (default 25)
+  --ffmpeg "ARGS"     ffmpeg's input arguments, e.g. "-f v4l2 -i /dev/video0 -c:v libx264
+                      -preset ultrafast -tune zerolatency" or "-re -i clip.mp4" (codecs are
+                      copied unless the arguments name one); restarted with backoff if it dies
+  --path /P           the stream path (default /test)
+  --config FILE       a JSON config file (see README): server options, users, paths
+
+Server:
   --port N            RTSP port (default 8554)
   --host ADDR         address to listen on (default 0.0.0.0)
   --rtp-ports A-B     UDP port range for RTP/RTCP (default 20000-29999)
@@ -33,11 +47,17 @@ Options:
                       (default 2097152)
   --max-lag S         seconds a TCP client may stay behind before it is dropped (default 10)
 
-RTSPS (RTSP over TLS):
+Security:
+  --user NAME:PASSWORD  require this user (repeatable; Digest on every path unless the config
+                      has rules). SMOLRTSP_USERS="name:password,..." in the environment adds users.
+  --allow CIDR        only these addresses may connect (repeatable)
+  --deny CIDR         these addresses may not connect (repeatable; wins over --allow)
   --tls-cert FILE     certificate (PEM); with --tls-key enables RTSPS
   --tls-key FILE      private key (PEM)
   --tls-port N        RTSPS port (default 322)
   --tls-allow-udp     let TLS clients take plain UDP media (default: TCP interleaved only)
+
+Logging:
   --log-level L       trace|debug|info|warn|error (default info)
   --log-json          log JSON lines (default: readable lines when on a terminal)
   -h, --help          this text
@@ -45,80 +65,246 @@ RTSPS (RTSP over TLS):
 `;
 
 function fail(message: string): never {
-  process.stderr.write(`smolrtsp: ${message}\n\n${HELP}`);
+  process.stderr.write(`smolrtsp: ${message}\n\nRun smolrtsp serve --help for the options.\n`);
   process.exit(2);
 }
 
-function intOption(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
+function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}`);
   return n;
 }
 
 /** `1280x720@30` → size and rate of the test pattern. */
-function parsePattern(text: string): { width: number; height: number; fps: number } {
+export function parsePattern(text: string): { width: number; height: number; fps: number } {
   const m = /^(\d+)x(\d+)(?:@(\d+))?$/.exec(text);
   const width = Number(m?.[1]);
   const height = Number(m?.[2]);
   const fps = Number(m?.[3] ?? 25);
   if (!m || width < 128 || height < 160 || width > 4096 || height > 2304 || fps < 1 || fps > 120) {
-    fail('--pattern must look like 1280x720@30 (128x160 to 4096x2304, 1 to 120 fps)');
+    fail(`pattern ${text} must look like 1280x720@30 (128x160 to 4096x2304, 1 to 120 fps)`);
   }
   return { width, height, fps };
 }
 
-async function serve(argv: string[]): Promise<void> {
-  let parsed: ReturnType<typeof parseServeArgs>;
-  try {
-    parsed = parseServeArgs(argv);
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const port = intOption('port', v.port, 8554, 0, 65535);
-  const host = v.host ?? '0.0.0.0';
-  const path = v.path ?? '/test';
-  const fps = intOption('fps', v.fps, 0, 0, 1000) || undefined;
-  let rtpPortRange: [number, number] = [20000, 29999];
+function parseServeArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      file: { type: 'string' },
+      pattern: { type: 'string' },
+      gop: { type: 'string' },
+      ffmpeg: { type: 'string' },
+      audio: { type: 'boolean' },
+      path: { type: 'string' },
+      fps: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'rtp-ports': { type: 'string' },
+      'session-timeout': { type: 'string' },
+      'max-sessions': { type: 'string' },
+      'max-sessions-per-path': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-buffered': { type: 'string' },
+      'max-lag': { type: 'string' },
+      user: { type: 'string', multiple: true },
+      allow: { type: 'string', multiple: true },
+      deny: { type: 'string', multiple: true },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-port': { type: 'string' },
+      'tls-allow-udp': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'log-json': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parseServeArgs>['values'];
+
+function splitUser(text: string, where: string): { name: string; password: string } {
+  const i = text.indexOf(':');
+  if (i <= 0 || i === text.length - 1) fail(`${where} must look like NAME:PASSWORD`);
+  return { name: text.slice(0, i), password: text.slice(i + 1) };
+}
+
+/** Server options from the config file, overridden by the command line. */
+function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
+  const seconds = (name: string, value: string | undefined, fromConfig: number | undefined, max: number) => {
+    const s = intOption(name, value, 1, max) ?? fromConfig;
+    return s === undefined ? undefined : s * 1000;
+  };
+  let rtpPortRange = c.rtpPorts;
   if (v['rtp-ports'] !== undefined) {
     const m = /^(\d+)-(\d+)$/.exec(v['rtp-ports']);
     if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 65535)
       fail('--rtp-ports must look like 20000-29999');
     rtpPortRange = [Number(m[1]), Number(m[2])];
   }
-  const file = v.file;
-  if (file !== undefined && !existsSync(file)) fail(`no such file: ${file}`);
-  if (file !== undefined && v.pattern !== undefined) fail('--file and --pattern are exclusive');
-  const pattern = parsePattern(v.pattern ?? '640x480@25');
-  const gopSeconds = v.gop === undefined ? 2 : Number(v.gop);
-  if (!(gopSeconds > 0 && gopSeconds <= 60)) fail('--gop must be a number of seconds from 0 to 60');
-
-  let tls: RtspsOptions | undefined;
-  if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined) {
-    if (v['tls-cert'] === undefined || v['tls-key'] === undefined)
-      fail('--tls-cert and --tls-key go together');
+  const tlsCert = v['tls-cert'] ?? c.tls?.cert;
+  const tlsKey = v['tls-key'] ?? c.tls?.key;
+  let tls: RtspServerOptions['tls'];
+  if (tlsCert !== undefined || tlsKey !== undefined) {
+    if (tlsCert === undefined || tlsKey === undefined) fail('--tls-cert and --tls-key go together');
     try {
       tls = {
-        cert: readFileSync(v['tls-cert']),
-        key: readFileSync(v['tls-key']),
-        port: intOption('tls-port', v['tls-port'], 322, 0, 65535),
-        allowUdp: v['tls-allow-udp'] === true,
+        cert: readFileSync(tlsCert),
+        key: readFileSync(tlsKey),
+        port: intOption('tls-port', v['tls-port'], 0, 65535) ?? c.tls?.port ?? 322,
+        allowUdp: v['tls-allow-udp'] === true || c.tls?.allowUdp === true,
       };
     } catch (err) {
       fail(`cannot read the TLS certificate or key: ${(err as Error).message}`);
     }
   }
+
+  const users = [
+    ...resolveUsers(c.auth?.users ?? []),
+    ...(process.env.SMOLRTSP_USERS ?? '')
+      .split(',')
+      .filter((s) => s.trim() !== '')
+      .map((s) => splitUser(s.trim(), 'each SMOLRTSP_USERS entry')),
+    ...(v.user ?? []).map((u) => splitUser(u, '--user')),
+  ];
+  let auth: AuthOptions | undefined;
+  if (users.length > 0 || c.auth) {
+    if (users.length === 0) fail('authentication is configured but no user is defined');
+    auth = { realm: c.auth?.realm, methods: c.auth?.methods, users, rules: c.auth?.rules };
+  }
+  const allow = [...(c.ipAllow ?? []), ...(v.allow ?? [])];
+  const deny = [...(c.ipDeny ?? []), ...(v.deny ?? [])];
+
+  return {
+    port: intOption('port', v.port, 0, 65535) ?? c.port ?? 8554,
+    host: v.host ?? c.host ?? '0.0.0.0',
+    rtpPortRange,
+    sessionTimeoutSec: intOption('session-timeout', v['session-timeout'], 5, 3600) ?? c.sessionTimeout,
+    maxSessions: intOption('max-sessions', v['max-sessions'], 1, 100000) ?? c.maxSessions,
+    maxSessionsPerPath:
+      intOption('max-sessions-per-path', v['max-sessions-per-path'], 1, 100000) ?? c.maxSessionsPerPath,
+    maxConnections: intOption('max-connections', v['max-connections'], 1, 100000) ?? c.maxConnections,
+    maxConnectionsPerAddress:
+      intOption('max-connections-per-address', v['max-connections-per-address'], 1, 100000) ??
+      c.maxConnectionsPerAddress,
+    requestTimeoutMs: seconds('request-timeout', v['request-timeout'], c.requestTimeout, 3600),
+    idleTimeoutMs: seconds('idle-timeout', v['idle-timeout'], c.idleTimeout, 86400),
+    maxBufferedBytes: intOption('max-buffered', v['max-buffered'], 65536, 1 << 30) ?? c.maxBufferedBytes,
+    maxLagMs: seconds('max-lag', v['max-lag'], c.maxLag, 3600),
+    tls,
+    auth,
+    ipFilter: allow.length > 0 || deny.length > 0 ? { allow, deny } : undefined,
+  };
+}
+
+/** The paths to serve: the config's, plus (or replaced at the same path by) the command line's one. */
+function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfig> {
+  const paths = new Map<string, PathSourceConfig>(Object.entries(c.paths));
+  const given = [v.file, v.pattern, v.ffmpeg].filter((x) => x !== undefined).length;
+  if (given > 1) fail('--file, --pattern and --ffmpeg are exclusive');
+  const gop = v.gop === undefined ? 2 : Number(v.gop);
+  if (!(gop > 0 && gop <= 60)) fail('--gop must be a number of seconds from 0 to 60');
+  const path = v.path ?? '/test';
+  if (!path.startsWith('/')) fail('--path must start with /');
+  if (v.file !== undefined) {
+    paths.set(path, { source: 'file', file: v.file, fps: intOption('fps', v.fps, 1, 1000) });
+  } else if (v.ffmpeg !== undefined) {
+    paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg });
+  } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
+    paths.set(path, { source: 'pattern', pattern: v.pattern ?? '640x480@25', gop, audio: v.audio === true });
+  }
+  return paths;
+}
+
+interface RunningSource {
+  stop(): void;
+  describe: string;
+}
+
+/** Builds the stream at `path` with its source; resolves once the source has started. */
+async function startPath(
+  server: RtspServer,
+  path: string,
+  cfg: PathSourceConfig,
+  onError: (err: Error) => void,
+): Promise<RunningSource> {
+  if (cfg.source === 'pattern') {
+    const p = parsePattern(cfg.pattern);
+    const stream = server.addStream(path, {
+      video: { codec: 'H264' },
+      tracks: cfg.audio ? [new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)] : [],
+    });
+    const src = createTestPattern(stream.video!, {
+      ...p,
+      gopFrames: Math.max(1, Math.round(cfg.gop * p.fps)),
+      label: path,
+      audioTrack: cfg.audio ? stream.tracks[1] : undefined,
+    });
+    src.on('error', onError);
+    return {
+      stop: () => src.stop(),
+      describe: `test pattern ${p.width}x${p.height}@${p.fps}${cfg.audio ? ' with a tone' : ''}`,
+    };
+  }
+  if (cfg.source === 'ffmpeg') {
+    const src = new FfmpegSource({ args: cfg.ffmpeg });
+    src.on('error', onError);
+    const codecs = await src.open();
+    const stream: Stream = server.addStream(path, { tracks: codecs });
+    src.start(stream);
+    return { stop: () => src.stop(), describe: `ffmpeg ${cfg.ffmpeg}` };
+  }
+  if (!existsSync(cfg.file)) throw new Error(`no such file: ${cfg.file}`);
+  const ext = extname(cfg.file).toLowerCase();
+  if (['.264', '.h264', '.265', '.h265', '.hevc'].includes(ext)) {
+    const codec = ext === '.264' || ext === '.h264' ? 'H264' : 'H265';
+    const stream = server.addStream(path, { video: { codec } });
+    const src = new AnnexBFileSource(stream.video!, { file: cfg.file, fps: cfg.fps, loop: true, codec });
+    src.on('error', onError);
+    src.start();
+    return { stop: () => src.stop(), describe: `file ${cfg.file}` };
+  }
+  const src = await Mp4FileSource.open({ file: cfg.file, loop: true });
+  src.on('error', onError);
+  const stream = server.addStream(path, { tracks: src.codecs });
+  src.start(stream);
+  return {
+    stop: () => src.close(),
+    describe: `file ${cfg.file} (${src.tracks.map((t) => t.name).join(', ')})`,
+  };
+}
+
+async function serve(argv: string[]): Promise<void> {
+  let v: Values;
+  try {
+    v = parseServeArgs(argv).values;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let config: ServeConfigFile;
+  try {
+    config = v.config ? loadConfig(v.config) : loadConfigDefaults();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let options: RtspServerOptions;
+  try {
+    options = serverOptions(v, config);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const paths = pathSources(v, config);
 
   const level = v['log-level'] ?? 'info';
   const log =
@@ -129,28 +315,9 @@ async function serve(argv: string[]): Promise<void> {
           pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),
         );
 
-  const server = await createServer({
-    port,
-    host,
-    rtpPortRange,
-    sessionTimeoutSec: intOption('session-timeout', v['session-timeout'], 60, 5, 3600),
-    maxSessions: intOption('max-sessions', v['max-sessions'], 1000, 1, 100000),
-    maxSessionsPerPath: intOption('max-sessions-per-path', v['max-sessions-per-path'], 1000, 1, 100000),
-    maxConnections: intOption('max-connections', v['max-connections'], 2000, 1, 100000),
-    maxConnectionsPerAddress: intOption(
-      'max-connections-per-address',
-      v['max-connections-per-address'],
-      200,
-      1,
-      100000,
-    ),
-    requestTimeoutMs: intOption('request-timeout', v['request-timeout'], 10, 1, 3600) * 1000,
-    idleTimeoutMs: intOption('idle-timeout', v['idle-timeout'], 60, 1, 86400) * 1000,
-    maxBufferedBytes: intOption('max-buffered', v['max-buffered'], 2 * 1024 * 1024, 65536, 1 << 30),
-    maxLagMs: intOption('max-lag', v['max-lag'], 10, 1, 3600) * 1000,
-    tls,
-  }).catch((err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
-
+  const server = await createServer(options).catch((err: Error) =>
+    fail(`cannot listen on ${options.host}:${options.port}: ${err.message}`),
+  );
   server.on('connection', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'connected'));
   server.on('disconnect', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'disconnected'));
   server.on('session', (s) =>
@@ -168,40 +335,45 @@ async function serve(argv: string[]): Promise<void> {
       'session ended',
     ),
   );
-  server.on('clientError', (err, c) =>
-    log.warn({ client: `${c.remoteAddress}:${c.remotePort}`, err: err.message }, 'client error'),
-  );
+  server.on('clientError', (err, c) => {
+    // A peer resetting or leaving mid-write is routine for RTSP clients; anything else is worth a warning.
+    const routine = ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '');
+    log[routine ? 'debug' : 'warn'](
+      { client: `${c.remoteAddress}:${c.remotePort}`, err: err.message },
+      'client error',
+    );
+  });
 
-  const stream = server.addStream(path, { video: { codec: 'H264' } });
-  let source: { stop(): void; on(event: 'error', fn: (err: Error) => void): unknown };
-  let describeSource: string;
-  if (file !== undefined) {
-    const fileSource = new AnnexBFileSource(stream.video!, { file, fps, loop: true });
-    source = fileSource;
-    fileSource.start();
-    describeSource = `file ${file}`;
-  } else {
-    source = createTestPattern(stream.video!, {
-      ...pattern,
-      gopFrames: Math.max(1, Math.round(gopSeconds * pattern.fps)),
-      label: path,
-    });
-    describeSource = `test pattern ${pattern.width}x${pattern.height}@${pattern.fps}`;
-  }
-  source.on('error', (err: Error) => log.error({ err: err.message }, 'source error'));
-
+  const host = options.host ?? '0.0.0.0';
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = `rtsp://${shownHost}:${server.port}${stream.path}`;
-  log.info({ url, source: describeSource }, 'serving');
+  const running: RunningSource[] = [];
+  const lines: string[] = [];
+  for (const [path, cfg] of paths) {
+    try {
+      const src = await startPath(server, path, cfg, (err) =>
+        log.error({ path, err: err.message }, 'source error'),
+      );
+      running.push(src);
+      const url = `rtsp://${shownHost}:${server.port}${path}`;
+      log.info({ url, source: src.describe }, 'serving');
+      lines.push(`  ${url}  (${src.describe})`);
+    } catch (err) {
+      log.error({ path, err: (err as Error).message }, 'cannot start this path');
+    }
+  }
+  if (running.length === 0) {
+    await server.close();
+    fail('no stream could be started');
+  }
+  const first = lines[0].trim().split(/\s+/)[0];
   process.stdout.write(
-    `\nsmolrtsp ${VERSION} is serving ${url} (${describeSource})\n` +
-      `  play it:  ffplay -rtsp_transport tcp ${url}\n` +
-      `            vlc ${url}\n` +
-      `            gst-launch-1.0 playbin uri=${url}\n` +
-      (server.tlsPort !== undefined
-        ? `  RTSPS:    rtsps://${shownHost}:${server.tlsPort}${stream.path}\n`
-        : '') +
+    `\nsmolrtsp ${VERSION} is serving\n${lines.join('\n')}\n` +
+      `  play it:  ffplay -rtsp_transport tcp ${first}\n` +
+      `            vlc ${first}\n` +
+      `            gst-launch-1.0 playbin uri=${first}\n` +
+      (server.tlsPort !== undefined ? `  RTSPS on port ${server.tlsPort} (rtsps://)\n` : '') +
+      (options.auth ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (Digest)\n` : '') +
       `  stop:     Ctrl+C\n\n`,
   );
 
@@ -210,7 +382,7 @@ async function serve(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    source.stop();
+    for (const s of running) s.stop();
     await server.close();
     log.info('stopped');
     process.exit(0);
@@ -219,38 +391,9 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-function parseServeArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      file: { type: 'string' },
-      pattern: { type: 'string' },
-      gop: { type: 'string' },
-      path: { type: 'string' },
-      fps: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'rtp-ports': { type: 'string' },
-      'session-timeout': { type: 'string' },
-      'max-sessions': { type: 'string' },
-      'max-sessions-per-path': { type: 'string' },
-      'max-connections': { type: 'string' },
-      'max-connections-per-address': { type: 'string' },
-      'request-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-buffered': { type: 'string' },
-      'max-lag': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-port': { type: 'string' },
-      'tls-allow-udp': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'log-json': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+/** An empty config: every default. */
+function loadConfigDefaults(): ServeConfigFile {
+  return { paths: {} } as ServeConfigFile;
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { InputTrack } from 'mediabunny';
 import { splitAnnexB } from '../codecs/h264/annexb.js';
+import { AacTrackCodec, OpusTrackCodec } from '../media/audio-track-codecs.js';
 import { H264TrackCodec } from '../media/h264-track-codec.js';
 import { H265TrackCodec } from '../media/h265-track-codec.js';
 import { rtpRandom } from '../media/stream.js';
@@ -133,6 +134,24 @@ export async function mapInputTrack(
     }
     const codec = new H265TrackCodec({ mtu: options.mtu }, rtpRandom);
     return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
+  }
+  if (track.isAudioTrack() && name === 'aac') {
+    if (description) {
+      // MP4: raw AUs, config out of band.
+      const codec = new AacTrackCodec(
+        { mtu: options.mtu, config: Buffer.from(description), input: 'raw' },
+        rtpRandom,
+      );
+      return { kind: 'audio', name, codec, toUnits: (d) => [asBuffer(d)] };
+    }
+    // MPEG-TS: ADTS frames; the codec strips the headers and learns the config from the first.
+    const codec = new AacTrackCodec({ mtu: options.mtu, input: 'adts' }, rtpRandom);
+    return { kind: 'audio', name, codec, toUnits: (d) => codec.toUnits(asBuffer(d)) };
+  }
+  if (track.isAudioTrack() && name === 'opus') {
+    const channels = (await track.getNumberOfChannels()) >= 2 ? 2 : 1;
+    const codec = new OpusTrackCodec({ channels }, rtpRandom);
+    return { kind: 'audio', name, codec, toUnits: (d) => [asBuffer(d)] };
   }
   return undefined;
 }

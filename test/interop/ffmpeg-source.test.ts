@@ -7,7 +7,8 @@ import { FfmpegSource, ffmpegCommand, splitArgs } from '../../src/sources/ffmpeg
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
 const CAMERA =
-  '-re -f lavfi -i testsrc2=size=320x240:rate=25 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -bf 0';
+  '-re -f lavfi -i testsrc2=size=320x240:rate=25 -re -f lavfi -i sine=f=440:r=48000 ' +
+  '-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -bf 0 -c:a aac';
 
 describe('splitArgs and the ffmpeg command', () => {
   it('splits like a shell and copies codecs unless told otherwise', () => {
@@ -49,7 +50,7 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
     await server?.close();
   });
 
-  it('serves the camera stand-in: ffprobe sees h264 320x240', async (t) => {
+  it('serves the camera stand-in: ffprobe sees h264 320x240 and aac', async (t) => {
     if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
     const r = await run(
       'ffprobe',
@@ -66,14 +67,29 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
       ],
       20_000,
     );
-    assert.equal(r.stdout.toString().trim(), 'h264,320,240', r.stderr);
+    assert.equal(r.stdout.toString().trim(), 'h264,320,240\naac', r.stderr);
   });
 
   it('survives ffmpeg being killed: the client sees a gap, not an end', async (t) => {
     if (!requireTools(t, 'ffmpeg')) return;
     const player = run(
       'ffmpeg',
-      ['-nostdin', '-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-t', '8', '-f', 'framecrc', '-'],
+      [
+        '-nostdin',
+        '-v',
+        'error',
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        url,
+        '-t',
+        '8',
+        '-map',
+        '0:v',
+        '-f',
+        'framecrc',
+        '-',
+      ],
       30_000,
     );
     await new Promise((r) => setTimeout(r, 2500));
