@@ -122,3 +122,106 @@ describe('Mp4FileSource', { concurrency: 1 }, () => {
     });
   }
 });
+
+describe('Mp4FileSource with H.265 and Opus', { concurrency: 1 }, () => {
+  let dir = '';
+  let server: RtspServer | undefined;
+  let source: Mp4FileSource | undefined;
+  let url = '';
+
+  before(async () => {
+    if (!hasTool('ffmpeg')) return;
+    dir = mkdtempSync(join(tmpdir(), 'smolrtsp-mp4-'));
+    const file = join(dir, 'hevc-opus.mp4');
+    const made = await run(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=f=440:r=48000',
+        '-t',
+        '2',
+        '-c:v',
+        'libx265',
+        '-x265-params',
+        'log-level=error',
+        '-g',
+        '25',
+        '-bf',
+        '0',
+        '-c:a',
+        'libopus',
+        '-shortest',
+        file,
+      ],
+      60_000,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    source = await Mp4FileSource.open({ file, loop: true });
+    server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [53000, 53999] });
+    const stream = server.addStream('/hevc', { tracks: source.codecs });
+    source.start(stream);
+    url = `rtsp://127.0.0.1:${server.port}/hevc`;
+  });
+  after(async () => {
+    source?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('maps hevc and opus; ffmpeg decodes both for 3 s over TCP and UDP with no errors', async (t) => {
+    if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+    assert.deepEqual(
+      source!.tracks.map((tr) => tr.name),
+      ['hevc', 'opus'],
+    );
+    for (const transport of ['tcp', 'udp']) {
+      const probe = await run(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-rtsp_transport',
+          transport,
+          '-show_entries',
+          'stream=codec_name',
+          '-of',
+          'csv=p=0',
+          url,
+        ],
+        20_000,
+      );
+      assert.equal(probe.stdout.toString().trim(), 'hevc\nopus', probe.stderr);
+      const r = await run(
+        'ffmpeg',
+        [
+          '-nostdin',
+          '-v',
+          'error',
+          '-rtsp_transport',
+          transport,
+          '-i',
+          url,
+          '-t',
+          '3',
+          '-f',
+          'framecrc',
+          '-',
+        ],
+        30_000,
+      );
+      const lines = r.stdout.toString().split('\n');
+      const video = lines.filter((l) => /^0,/.test(l)).length;
+      const audio = lines.filter((l) => /^1,/.test(l)).length;
+      assert.equal(r.stderr.trim(), '', transport);
+      assert.ok(video >= 73 && audio >= 140, `${transport}: ${video} video, ${audio} audio frames`);
+    }
+  });
+});
