@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type AuthOptions, createAuthenticator } from '../../src/server/auth.js';
 import type { AuthorizeResult, RequestInfo } from '../../src/server/dispatcher.js';
+import { ffmpegDecode, gstDecode } from '../helpers/clients.js';
 import { startTestServer } from '../helpers/server.js';
 import { requireTools, run } from '../helpers/tools.js';
 
@@ -79,69 +80,6 @@ function ffprobe(url: string, transport: string) {
   );
 }
 
-async function ffmpegDecode(url: string, transport: string, seconds: number) {
-  const r = await run(
-    'ffmpeg',
-    [
-      '-nostdin',
-      '-v',
-      'error',
-      '-rtsp_transport',
-      transport,
-      '-i',
-      url,
-      '-t',
-      String(seconds),
-      '-an',
-      '-f',
-      'framecrc',
-      '-',
-    ],
-    (seconds + 15) * 1000,
-  );
-  const frames = r.stdout
-    .toString()
-    .split('\n')
-    .filter((l) => /^0,/.test(l)).length;
-  return { frames, errors: r.stderr.trim(), code: r.code };
-}
-
-async function gstDecode(url: string, transport: string, seconds: number, password: string) {
-  const r = await run(
-    'timeout',
-    [
-      '-s',
-      'INT',
-      String(seconds),
-      'gst-launch-1.0',
-      '-v',
-      '-e',
-      'rtspsrc',
-      `location=${url}`,
-      `protocols=${transport}`,
-      `user-id=${USER}`,
-      `user-pw=${password}`,
-      'latency=200',
-      '!',
-      'decodebin',
-      '!',
-      'video/x-raw',
-      '!',
-      'fakesink',
-      'silent=false',
-    ],
-    (seconds + 15) * 1000,
-  );
-  const text = r.stdout.toString();
-  const frames = text.split('\n').filter((l) => l.includes('last-message = chain')).length;
-  // Each error with the debug lines gst-launch prints after it (they name the RTSP status).
-  const lines = `${text}\n${r.stderr}`.split('\n');
-  const errors = lines
-    .flatMap((l, i) => (/ERROR|CRITICAL|WARNING: from element/.test(l) ? lines.slice(i, i + 4) : []))
-    .join('\n');
-  return { frames, errors, code: r.code };
-}
-
 const fromFfmpeg = (s: Seen) => s.agent.startsWith('Lavf');
 const fromGst = (s: Seen) => s.agent.startsWith('GStreamer');
 
@@ -187,7 +125,11 @@ describe('Digest authentication with real clients', { concurrency: 1 }, () => {
   it('GStreamer rtspsrc user-id/user-pw decodes over UDP and over TCP', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
     server.seen.length = 0;
-    const results = await Promise.all(TRANSPORTS.map((tr) => gstDecode(server.ts.url, tr, 4, PASSWORD)));
+    const results = await Promise.all(
+      TRANSPORTS.map((tr) =>
+        gstDecode(server.ts.url, tr, 4, { rtspsrc: [`user-id=${USER}`, `user-pw=${PASSWORD}`] }),
+      ),
+    );
     for (const [i, r] of results.entries()) {
       assert.equal(r.errors, '', TRANSPORTS[i]);
       assert.ok(r.frames >= 50, `${TRANSPORTS[i]}: ${r.frames} frames`);
@@ -218,7 +160,9 @@ describe('Digest authentication with real clients', { concurrency: 1 }, () => {
   it('a wrong password: GStreamer stops with an Unauthorized error', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
     server.seen.length = 0;
-    const r = await gstDecode(server.ts.url, 'tcp', 10, 'wrong');
+    const r = await gstDecode(server.ts.url, 'tcp', 10, {
+      rtspsrc: [`user-id=${USER}`, `user-pw=${'wrong'}`],
+    });
     assert.match(r.errors, /Unauthorized/);
     assert.equal(r.frames, 0);
     assert.notEqual(r.code, 0);
@@ -259,7 +203,9 @@ describe('why MD5 is offered last as well as first', { concurrency: 1 }, () => {
 
   it('GStreamer still logs in: it computes MD5 with the SHA-256 challenge nonce, which is accepted', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
-    const r = await gstDecode(server.ts.url, 'tcp', 3, PASSWORD);
+    const r = await gstDecode(server.ts.url, 'tcp', 3, {
+      rtspsrc: [`user-id=${USER}`, `user-pw=${PASSWORD}`],
+    });
     assert.equal(r.errors, '');
     assert.ok(r.frames >= 25, `${r.frames} frames`);
   });
@@ -279,7 +225,7 @@ describe('nonces expiring in the middle of a session', { concurrency: 1 }, () =>
     if (!requireTools(t, 'ffmpeg', 'gst-launch-1.0', 'timeout')) return;
     const [ff, gst] = await Promise.all([
       ffmpegDecode(server.withCredentials(URL_PASSWORD), 'udp', 10),
-      gstDecode(server.ts.url, 'udp', 11, PASSWORD),
+      gstDecode(server.ts.url, 'udp', 11, { rtspsrc: [`user-id=${USER}`, `user-pw=${PASSWORD}`] }),
     ]);
     const trace = (from: (s: Seen) => boolean) =>
       server.seen

@@ -1,72 +1,11 @@
 // Real clients nobody here wrote — ffprobe, ffmpeg, GStreamer — play the server over UDP and TCP.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ffmpegDecode, gstDecode } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTools, run } from '../helpers/tools.js';
 
 const TRANSPORTS = ['udp', 'tcp'] as const;
-
-/** Decodes `seconds` of the stream with ffmpeg; returns decoded frame count and whatever it printed at -v error. */
-async function ffmpegDecode(url: string, transport: string, seconds: number) {
-  const r = await run(
-    'ffmpeg',
-    [
-      '-nostdin',
-      '-v',
-      'error',
-      '-rtsp_transport',
-      transport,
-      '-i',
-      url,
-      '-t',
-      String(seconds),
-      '-an',
-      '-f',
-      'framecrc',
-      '-',
-    ],
-    (seconds + 15) * 1000,
-  );
-  const frames = r.stdout
-    .toString()
-    .split('\n')
-    .filter((l) => /^0,/.test(l)).length;
-  return { frames, errors: r.stderr.trim(), code: r.code };
-}
-
-/** Plays with `rtspsrc ! decodebin` for `seconds`; returns the decoded buffers the sink saw. */
-async function gstDecode(url: string, transport: string, seconds: number) {
-  const r = await run(
-    'timeout',
-    [
-      '-s',
-      'INT',
-      String(seconds),
-      'gst-launch-1.0',
-      '-v',
-      '-e',
-      'rtspsrc',
-      `location=${url}`,
-      `protocols=${transport}`,
-      'latency=200',
-      '!',
-      'decodebin',
-      '!',
-      'video/x-raw',
-      '!',
-      'fakesink',
-      'silent=false',
-    ],
-    (seconds + 15) * 1000,
-  );
-  const text = r.stdout.toString();
-  const frames = text.split('\n').filter((l) => l.includes('last-message = chain')).length;
-  const errors = `${text}\n${r.stderr}`
-    .split('\n')
-    .filter((l) => /ERROR|CRITICAL|WARNING: from element/.test(l))
-    .join('\n');
-  return { frames, errors, code: r.code };
-}
 
 describe('interop with real clients', { concurrency: 1 }, () => {
   let ts: TestServer;

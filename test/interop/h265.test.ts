@@ -16,6 +16,7 @@ import { H265TrackCodec } from '../../src/media/h265-track-codec.js';
 import { rtpRandom } from '../../src/media/stream.js';
 import type { Track } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
+import { ffmpegDecode, gstDecode } from '../helpers/clients.js';
 import { requireTools, run } from '../helpers/tools.js';
 
 /**
@@ -47,51 +48,6 @@ function play(track: Track, aus: Buffer[][], fps: number): () => void {
   };
   tick();
   return () => clearTimeout(timer);
-}
-
-async function ffmpegDecode(url: string, transport: string, seconds: number) {
-  const r = await run(
-    'ffmpeg',
-    ['-nostdin', '-v', 'error', '-rtsp_transport', transport, '-i', url, '-t', String(seconds)].concat([
-      '-an',
-      '-f',
-      'framecrc',
-      '-',
-    ]),
-    (seconds + 15) * 1000,
-  );
-  const frames = r.stdout
-    .toString()
-    .split('\n')
-    .filter((l) => /^0,/.test(l)).length;
-  return { frames, errors: r.stderr.trim(), code: r.code };
-}
-
-/** Runs a GStreamer pipeline after `rtspsrc` for `seconds`; returns the buffers the sink saw. */
-async function gstDecode(url: string, transport: string, seconds: number, chain: string[]) {
-  const r = await run(
-    'timeout',
-    ['-s', 'INT', String(seconds), 'gst-launch-1.0', '-v', '-e', 'rtspsrc', `location=${url}`].concat([
-      `protocols=${transport}`,
-      'latency=200',
-      '!',
-      ...chain,
-      '!',
-      'fakesink',
-      'silent=false',
-    ]),
-    (seconds + 15) * 1000,
-  );
-  const text = r.stdout.toString();
-  const frames = text.split('\n').filter((l) => l.includes('last-message = chain')).length;
-  const errors = `${text}\n${r.stderr}`
-    .split('\n')
-    .filter((l) => /ERROR|CRITICAL|WARNING: from element/.test(l))
-    .join('\n');
-  const caps = text
-    .split('\n')
-    .find((l) => l.includes('avdec_h265') && l.includes('src: caps = video/x-raw'));
-  return { frames, errors, caps: caps ?? '' };
 }
 
 /** ffmpeg's RTSP client copying the elementary stream out: the NAL units its depacketizer rebuilt. */
@@ -220,21 +176,26 @@ describe('H.265 interop with real clients', { concurrency: 1 }, () => {
   it('GStreamer rtph265depay ! h265parse ! avdec_h265 decodes over UDP and over TCP', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
     const chain = ['rtph265depay', '!', 'h265parse', '!', 'avdec_h265'];
-    const [udp, tcp] = await Promise.all(TRANSPORTS.map((tr) => gstDecode(`${base}/h265`, tr, 5, chain)));
+    const [udp, tcp] = await Promise.all(TRANSPORTS.map((tr) => gstDecode(`${base}/h265`, tr, 5, { chain })));
     for (const [name, r] of [
       ['udp', udp],
       ['tcp', tcp],
     ] as const) {
       assert.equal(r.errors, '', `${name}: GStreamer reported errors`);
       assert.ok(r.frames >= 75, `${name}: ${r.frames} decoded frames`);
-      assert.match(r.caps, /width=\(int\)640, height=\(int\)480/, `${name}: decoder output caps`);
+      const caps = r.stdout
+        .split('\n')
+        .find((l) => l.includes('avdec_h265') && l.includes('src: caps = video/x-raw'));
+      assert.match(caps ?? '', /width=\(int\)640, height=\(int\)480/, `${name}: decoder output caps`);
     }
   });
 
   it('GStreamer rtspsrc ! decodebin decodes the FU-only stream over UDP and over TCP', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
     const chain = ['decodebin', '!', 'video/x-raw'];
-    const [udp, tcp] = await Promise.all(TRANSPORTS.map((tr) => gstDecode(`${base}/h265-fu`, tr, 5, chain)));
+    const [udp, tcp] = await Promise.all(
+      TRANSPORTS.map((tr) => gstDecode(`${base}/h265-fu`, tr, 5, { chain })),
+    );
     for (const [name, r] of [
       ['udp', udp],
       ['tcp', tcp],
