@@ -203,6 +203,8 @@ export function parseSdp(text: string): SdpSessionDescription {
     else if (name === 'type' && value !== undefined) desc.type = value;
     else if (name === 'range' && value !== undefined) desc.range = value;
   }
+  // No (or an empty) a=type stays absent when written back, rather than becoming the writer's default.
+  desc.type ??= '';
   const sessionExtra = attributes.session.filter(([name]) => !SESSION_FIELDS.has(name));
   if (sessionExtra.length > 0) desc.attributes = sessionExtra;
 

@@ -20,7 +20,10 @@ export function formatContentBase(url: string): string {
   if (url === '' || /\s/.test(url) || hasControlChars(url)) {
     throw new RtspHeaderError('Content-Base', `invalid url '${url}'`);
   }
-  const withoutSlashes = url.replace(/\/+$/, '');
+  // A loop, not /\/+$/: that regex backtracks quadratically on a long run of slashes in a hostile URI.
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
+  const withoutSlashes = url.slice(0, end);
   if (withoutSlashes === '' || withoutSlashes.endsWith(':')) {
     throw new RtspHeaderError('Content-Base', `invalid url '${url}'`);
   }

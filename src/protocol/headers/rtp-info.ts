@@ -45,7 +45,9 @@ export function parseRtpInfo(value: string): RtpInfoEntry[] {
   return text.split(/,\s*(?=url\s*=)/i).map(parseEntry);
 }
 
-const TRAILING_PARAM = /^\s*(seq|rtptime|ssrc)\s*=\s*([^;]*?)\s*$/i;
+// A parameter needs a value: `ssrc=` with nothing after it is left to the URL, so formatting what
+// was parsed gives back text that parses the same.
+const TRAILING_PARAM = /^\s*(seq|rtptime|ssrc)\s*=\s*([^;\s][^;]*?)\s*$/i;
 
 function parseEntry(entryText: string): RtpInfoEntry {
   const head = /^\s*url\s*=\s*/i.exec(entryText);

@@ -51,3 +51,13 @@ describe('joinControlUrl (concatenation as ffmpeg and live555 resolve it)', () =
     );
   });
 });
+
+describe('formatContentBase on a hostile URI', () => {
+  it('strips 100,000 trailing slashes in linear time', () => {
+    const url = `rtsp://h/live${'/'.repeat(100_000)}`;
+    const t0 = performance.now();
+    assert.equal(formatContentBase(url), 'rtsp://h/live/');
+    // The old regex took about 15 s for this; the loop takes well under a millisecond.
+    assert.ok(performance.now() - t0 < 200, `${performance.now() - t0} ms`);
+  });
+});

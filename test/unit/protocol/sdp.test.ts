@@ -328,7 +328,8 @@ describe('parseSdp', () => {
     assert.equal(desc.sessionName, 'No Name');
     assert.equal(desc.connectionAddress, '127.0.0.1');
     assert.equal(desc.tool, 'libavformat 60.16.100');
-    assert.equal(desc.type, undefined);
+    // No a=type: read as '' so that writing it back leaves the line out.
+    assert.equal(desc.type, '');
     assert.equal(desc.control, undefined);
     assert.deepEqual(
       desc.media.map((m) => [m.encoding, m.clockRate, m.channels, m.control, m.bandwidthKbps, m.fmtp]),
