@@ -187,7 +187,7 @@ export class Coverage {
   /** Snapshots taken (for the status line). */
   snapshots = 0;
 
-  /** `prefix`: URL prefix of the scripts to look at, e.g. `file:///work/main/src/`. */
+  /** `prefix`: URL prefix of the scripts to look at, e.g. `file:///path/to/smolrtsp/src/`. */
   constructor(private readonly prefix: string) {}
 
   start(): void {
