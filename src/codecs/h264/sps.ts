@@ -2,8 +2,10 @@
  * H.264 sequence parameter set (H.264 7.3.2.1.1 and E.1.1, up to timing_info): enough to describe
  * the stream (profile, level, size, frame rate) for SDP and logs.
  */
+
 import { MediaFormatError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { checkSpsRange, readVuiPrefix } from '../vui.js';
 import { NalType } from './annexb.js';
 
 export interface H264Crop {
@@ -59,33 +61,6 @@ export interface H264Sps {
 /** Profiles whose SPS carries chroma format, bit depths and scaling lists (7.3.2.1.1). */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-/** Table E-1: aspect_ratio_idc 1..16. */
-const ASPECT_RATIOS: readonly (readonly [number, number])[] = [
-  [0, 0],
-  [1, 1],
-  [12, 11],
-  [10, 11],
-  [16, 11],
-  [40, 33],
-  [24, 11],
-  [20, 11],
-  [32, 11],
-  [80, 33],
-  [18, 11],
-  [15, 11],
-  [64, 33],
-  [160, 99],
-  [4, 3],
-  [3, 2],
-  [2, 1],
-];
-const EXTENDED_SAR = 255;
-
-function checkRange(name: string, value: number, max: number): number {
-  if (value > max) throw new MediaFormatError(`SPS ${name} ${value} out of range (max ${max})`);
-  return value;
-}
-
 function skipScalingList(reader: BitReader, size: number): void {
   // Only the delta_scale codes matter when skipping: they stop once a scale reaches 0 ("use the
   // default list" at j = 0, or "repeat the last scale" for the rest).
@@ -99,27 +74,7 @@ function skipScalingList(reader: BitReader, size: number): void {
 }
 
 function parseVui(reader: BitReader): H264Vui {
-  let sampleAspectRatio: H264Vui['sampleAspectRatio'] = null;
-  if (reader.flag()) {
-    const idc = reader.u(8);
-    if (idc === EXTENDED_SAR) {
-      const width = reader.u(16);
-      const height = reader.u(16);
-      if (width > 0 && height > 0) sampleAspectRatio = { width, height };
-    } else if (idc > 0 && idc < ASPECT_RATIOS.length) {
-      const [width, height] = ASPECT_RATIOS[idc];
-      sampleAspectRatio = { width, height };
-    }
-  }
-  if (reader.flag()) reader.skip(1); // overscan_appropriate_flag
-  if (reader.flag()) {
-    reader.skip(4); // video_format, video_full_range_flag
-    if (reader.flag()) reader.skip(24); // colour_primaries, transfer_characteristics, matrix_coefficients
-  }
-  if (reader.flag()) {
-    reader.ue(); // chroma_sample_loc_type_top_field
-    reader.ue(); // chroma_sample_loc_type_bottom_field
-  }
+  const sampleAspectRatio = readVuiPrefix(reader);
   let timing: H264Vui['timing'] = null;
   if (reader.flag()) {
     const numUnitsInTick = reader.u(32);
@@ -139,17 +94,17 @@ export function parseSps(nal: Buffer): H264Sps {
   const profileIdc = reader.u(8);
   const constraintFlags = reader.u(8);
   const levelIdc = reader.u(8);
-  const spsId = checkRange('seq_parameter_set_id', reader.ue(), 31);
+  const spsId = checkSpsRange('seq_parameter_set_id', reader.ue(), 31);
 
   let chromaFormatIdc = 1;
   let separateColourPlane = false;
   let bitDepthLuma = 8;
   let bitDepthChroma = 8;
   if (HIGH_PROFILES.has(profileIdc)) {
-    chromaFormatIdc = checkRange('chroma_format_idc', reader.ue(), 3);
+    chromaFormatIdc = checkSpsRange('chroma_format_idc', reader.ue(), 3);
     if (chromaFormatIdc === 3) separateColourPlane = reader.flag();
-    bitDepthLuma = checkRange('bit_depth_luma_minus8', reader.ue(), 6) + 8;
-    bitDepthChroma = checkRange('bit_depth_chroma_minus8', reader.ue(), 6) + 8;
+    bitDepthLuma = checkSpsRange('bit_depth_luma_minus8', reader.ue(), 6) + 8;
+    bitDepthChroma = checkSpsRange('bit_depth_chroma_minus8', reader.ue(), 6) + 8;
     reader.skip(1); // qpprime_y_zero_transform_bypass_flag
     if (reader.flag()) {
       // seq_scaling_matrix_present_flag: 6 4x4 lists, then 2 (or 6 for 4:4:4) 8x8 lists.
@@ -160,27 +115,27 @@ export function parseSps(nal: Buffer): H264Sps {
     }
   }
 
-  const log2MaxFrameNum = checkRange('log2_max_frame_num_minus4', reader.ue(), 12) + 4;
-  const picOrderCntType = checkRange('pic_order_cnt_type', reader.ue(), 2);
+  const log2MaxFrameNum = checkSpsRange('log2_max_frame_num_minus4', reader.ue(), 12) + 4;
+  const picOrderCntType = checkSpsRange('pic_order_cnt_type', reader.ue(), 2);
   let log2MaxPicOrderCntLsb = 0;
   let deltaPicOrderAlwaysZero = false;
   let offsetForNonRefPic = 0;
   let offsetForTopToBottomField = 0;
   const offsetForRefFrame: number[] = [];
   if (picOrderCntType === 0) {
-    log2MaxPicOrderCntLsb = checkRange('log2_max_pic_order_cnt_lsb_minus4', reader.ue(), 12) + 4;
+    log2MaxPicOrderCntLsb = checkSpsRange('log2_max_pic_order_cnt_lsb_minus4', reader.ue(), 12) + 4;
   } else if (picOrderCntType === 1) {
     deltaPicOrderAlwaysZero = reader.flag();
     offsetForNonRefPic = reader.se();
     offsetForTopToBottomField = reader.se();
-    const cycle = checkRange('num_ref_frames_in_pic_order_cnt_cycle', reader.ue(), 255);
+    const cycle = checkSpsRange('num_ref_frames_in_pic_order_cnt_cycle', reader.ue(), 255);
     for (let i = 0; i < cycle; i++) offsetForRefFrame.push(reader.se());
   }
   const maxNumRefFrames = reader.ue();
   const gapsInFrameNumAllowed = reader.flag();
   // Bounds keep width/height meaningful: 8192 macroblocks is far beyond any level limit.
-  const picWidthInMbs = checkRange('pic_width_in_mbs_minus1', reader.ue(), 8191) + 1;
-  const picHeightInMapUnits = checkRange('pic_height_in_map_units_minus1', reader.ue(), 8191) + 1;
+  const picWidthInMbs = checkSpsRange('pic_width_in_mbs_minus1', reader.ue(), 8191) + 1;
+  const picHeightInMapUnits = checkSpsRange('pic_height_in_map_units_minus1', reader.ue(), 8191) + 1;
   const frameMbsOnly = reader.flag();
   const mbAdaptiveFrameField = frameMbsOnly ? false : reader.flag();
   const direct8x8Inference = reader.flag();

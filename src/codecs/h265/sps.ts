@@ -2,9 +2,11 @@
  * H.265 sequence parameter set (H.265 7.3.2.2.1, 7.3.3 and E.2.1, up to the VUI timing info): enough
  * to describe the stream (profile, tier, level, size, frame rate) for SDP and logs. Base layer only.
  */
+
 import { Buffer } from 'node:buffer';
 import { MediaFormatError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { checkSpsRange, readVuiPrefix } from '../vui.js';
 import { H265_NAL_HEADER_SIZE, H265NalType, h265LayerId, h265NalType } from './annexb.js';
 
 /** The general part of profile_tier_level() (7.3.3), as RFC 7798 section 7.1 maps it to SDP. */
@@ -74,33 +76,6 @@ export interface H265Sps {
   frameRate: number | null;
 }
 
-/** Table E-1: aspect_ratio_idc 1..16. */
-const ASPECT_RATIOS: readonly (readonly [number, number])[] = [
-  [0, 0],
-  [1, 1],
-  [12, 11],
-  [10, 11],
-  [16, 11],
-  [40, 33],
-  [24, 11],
-  [20, 11],
-  [32, 11],
-  [80, 33],
-  [18, 11],
-  [15, 11],
-  [64, 33],
-  [160, 99],
-  [4, 3],
-  [3, 2],
-  [2, 1],
-];
-const EXTENDED_SAR = 255;
-
-function checkRange(name: string, value: number, max: number): number {
-  if (value > max) throw new MediaFormatError(`SPS ${name} ${value} out of range (max ${max})`);
-  return value;
-}
-
 /** profile_tier_level(1, maxNumSubLayersMinus1) (7.3.3): the general part; sub-layer parts are skipped. */
 export function readProfileTierLevel(reader: BitReader, maxNumSubLayersMinus1: number): H265ProfileTierLevel {
   const profileSpace = reader.u(2);
@@ -168,19 +143,19 @@ function readShortTermRefPicSet(
 ): ShortTermRps {
   const interRefPicSetPrediction = index !== 0 && reader.flag();
   if (!interRefPicSetPrediction) {
-    const numNegative = checkRange('num_negative_pics', reader.ue(), MAX_RPS_PICTURES);
-    const numPositive = checkRange('num_positive_pics', reader.ue(), MAX_RPS_PICTURES);
+    const numNegative = checkSpsRange('num_negative_pics', reader.ue(), MAX_RPS_PICTURES);
+    const numPositive = checkSpsRange('num_positive_pics', reader.ue(), MAX_RPS_PICTURES);
     const s0: number[] = [];
     const s1: number[] = [];
     let poc = 0;
     for (let i = 0; i < numNegative; i++) {
-      poc -= checkRange('delta_poc_s0_minus1', reader.ue(), 0x7fff) + 1;
+      poc -= checkSpsRange('delta_poc_s0_minus1', reader.ue(), 0x7fff) + 1;
       s0.push(poc);
       reader.skip(1); // used_by_curr_pic_s0_flag
     }
     poc = 0;
     for (let i = 0; i < numPositive; i++) {
-      poc += checkRange('delta_poc_s1_minus1', reader.ue(), 0x7fff) + 1;
+      poc += checkSpsRange('delta_poc_s1_minus1', reader.ue(), 0x7fff) + 1;
       s1.push(poc);
       reader.skip(1); // used_by_curr_pic_s1_flag
     }
@@ -189,7 +164,7 @@ function readShortTermRefPicSet(
   // In an SPS delta_idx_minus1 is absent (stRpsIdx < num_short_term_ref_pic_sets): RefRpsIdx = index - 1.
   const ref = sets[index - 1];
   const sign = reader.u(1);
-  const deltaRps = (1 - 2 * sign) * (checkRange('abs_delta_rps_minus1', reader.ue(), 0x7fff) + 1);
+  const deltaRps = (1 - 2 * sign) * (checkSpsRange('abs_delta_rps_minus1', reader.ue(), 0x7fff) + 1);
   const numDeltaPocs = ref.s0.length + ref.s1.length;
   const useDelta: boolean[] = [];
   for (let j = 0; j <= numDeltaPocs; j++) {
@@ -225,27 +200,7 @@ function readShortTermRefPicSet(
 }
 
 function readVui(reader: BitReader): H265Vui {
-  let sampleAspectRatio: H265Vui['sampleAspectRatio'] = null;
-  if (reader.flag()) {
-    const idc = reader.u(8);
-    if (idc === EXTENDED_SAR) {
-      const width = reader.u(16);
-      const height = reader.u(16);
-      if (width > 0 && height > 0) sampleAspectRatio = { width, height };
-    } else if (idc > 0 && idc < ASPECT_RATIOS.length) {
-      const [width, height] = ASPECT_RATIOS[idc];
-      sampleAspectRatio = { width, height };
-    }
-  }
-  if (reader.flag()) reader.skip(1); // overscan_info_present_flag → overscan_appropriate_flag
-  if (reader.flag()) {
-    reader.skip(4); // video_format, video_full_range_flag
-    if (reader.flag()) reader.skip(24); // colour_primaries, transfer_characteristics, matrix_coeffs
-  }
-  if (reader.flag()) {
-    reader.ue(); // chroma_sample_loc_type_top_field
-    reader.ue(); // chroma_sample_loc_type_bottom_field
-  }
+  const sampleAspectRatio = readVuiPrefix(reader);
   reader.skip(1); // neutral_chroma_indication_flag
   const fieldSeq = reader.flag();
   reader.skip(1); // frame_field_info_present_flag
@@ -273,34 +228,35 @@ export function parseH265Sps(nal: Buffer): H265Sps {
   const reader = new BitReader(removeEmulationPrevention(nal), H265_NAL_HEADER_SIZE);
 
   const vpsId = reader.u(4);
-  const maxSubLayersMinus1 = checkRange('sps_max_sub_layers_minus1', reader.u(3), 6);
+  const maxSubLayersMinus1 = checkSpsRange('sps_max_sub_layers_minus1', reader.u(3), 6);
   const temporalIdNesting = reader.flag();
   const profileTierLevel = readProfileTierLevel(reader, maxSubLayersMinus1);
-  const spsId = checkRange('sps_seq_parameter_set_id', reader.ue(), 15);
-  const chromaFormatIdc = checkRange('chroma_format_idc', reader.ue(), 3);
+  const spsId = checkSpsRange('sps_seq_parameter_set_id', reader.ue(), 15);
+  const chromaFormatIdc = checkSpsRange('chroma_format_idc', reader.ue(), 3);
   const separateColourPlane = chromaFormatIdc === 3 ? reader.flag() : false;
   // A 16-bit bound keeps sizes meaningful: no level allows a dimension above 16888.
-  const codedWidth = checkRange('pic_width_in_luma_samples', reader.ue(), 65535);
-  const codedHeight = checkRange('pic_height_in_luma_samples', reader.ue(), 65535);
+  const codedWidth = checkSpsRange('pic_width_in_luma_samples', reader.ue(), 65535);
+  const codedHeight = checkSpsRange('pic_height_in_luma_samples', reader.ue(), 65535);
   if (codedWidth === 0 || codedHeight === 0) throw new MediaFormatError('SPS with a zero picture size');
   let conformanceWindow: H265ConformanceWindow | null = null;
   if (reader.flag()) {
     conformanceWindow = { left: reader.ue(), right: reader.ue(), top: reader.ue(), bottom: reader.ue() };
   }
-  const bitDepthLuma = checkRange('bit_depth_luma_minus8', reader.ue(), 8) + 8;
-  const bitDepthChroma = checkRange('bit_depth_chroma_minus8', reader.ue(), 8) + 8;
-  const log2MaxPicOrderCntLsb = checkRange('log2_max_pic_order_cnt_lsb_minus4', reader.ue(), 12) + 4;
+  const bitDepthLuma = checkSpsRange('bit_depth_luma_minus8', reader.ue(), 8) + 8;
+  const bitDepthChroma = checkSpsRange('bit_depth_chroma_minus8', reader.ue(), 8) + 8;
+  const log2MaxPicOrderCntLsb = checkSpsRange('log2_max_pic_order_cnt_lsb_minus4', reader.ue(), 12) + 4;
   const subLayerOrderingInfo = reader.flag();
   let maxDecPicBuffering = 0;
   let maxNumReorderPics = 0;
   for (let i = subLayerOrderingInfo ? 0 : maxSubLayersMinus1; i <= maxSubLayersMinus1; i++) {
-    maxDecPicBuffering = checkRange('sps_max_dec_pic_buffering_minus1', reader.ue(), 15) + 1;
-    maxNumReorderPics = checkRange('sps_max_num_reorder_pics', reader.ue(), 15);
+    maxDecPicBuffering = checkSpsRange('sps_max_dec_pic_buffering_minus1', reader.ue(), 15) + 1;
+    maxNumReorderPics = checkSpsRange('sps_max_num_reorder_pics', reader.ue(), 15);
     reader.ue(); // sps_max_latency_increase_plus1
   }
-  const log2MinLumaCodingBlockSize = checkRange('log2_min_luma_coding_block_size_minus3', reader.ue(), 3) + 3;
+  const log2MinLumaCodingBlockSize =
+    checkSpsRange('log2_min_luma_coding_block_size_minus3', reader.ue(), 3) + 3;
   const log2MaxLumaCodingBlockSize =
-    log2MinLumaCodingBlockSize + checkRange('log2_diff_max_min_luma_coding_block_size', reader.ue(), 3);
+    log2MinLumaCodingBlockSize + checkSpsRange('log2_diff_max_min_luma_coding_block_size', reader.ue(), 3);
   reader.ue(); // log2_min_luma_transform_block_size_minus2
   reader.ue(); // log2_diff_max_min_luma_transform_block_size
   reader.ue(); // max_transform_hierarchy_depth_inter
@@ -314,14 +270,14 @@ export function parseH265Sps(nal: Buffer): H265Sps {
     reader.ue();
     reader.skip(1);
   }
-  const numShortTermRefPicSets = checkRange('num_short_term_ref_pic_sets', reader.ue(), 64);
+  const numShortTermRefPicSets = checkSpsRange('num_short_term_ref_pic_sets', reader.ue(), 64);
   const shortTermSets: ShortTermRps[] = [];
   for (let i = 0; i < numShortTermRefPicSets; i++) {
     shortTermSets.push(readShortTermRefPicSet(reader, i, shortTermSets));
   }
   const longTermRefPicsPresent = reader.flag();
   if (longTermRefPicsPresent) {
-    const count = checkRange('num_long_term_ref_pics_sps', reader.ue(), 32);
+    const count = checkSpsRange('num_long_term_ref_pics_sps', reader.ue(), 32);
     for (let i = 0; i < count; i++) reader.skip(log2MaxPicOrderCntLsb + 1); // lt_ref_pic_poc_lsb_sps, used flag
   }
   reader.skip(2); // sps_temporal_mvp_enabled_flag, strong_intra_smoothing_enabled_flag
