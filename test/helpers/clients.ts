@@ -6,7 +6,7 @@ export interface DecodeResult {
   frames: number;
   /** Decoded frames per output stream index. */
   framesByStream: number[];
-  /** What the client printed at `-v error` (ffmpeg) or its ERROR/WARNING lines (GStreamer). */
+  /** What the client printed at `-v error` (ffmpeg), or its ERROR/WARNING lines while streaming (GStreamer). */
   errors: string;
   code: number | null;
   stdout: string;
@@ -48,25 +48,67 @@ export async function ffmpegDecode(
   return { frames: framesByStream[0] ?? 0, framesByStream, errors: r.stderr.trim(), code: r.code, stdout };
 }
 
+/** What a gst-launch-1.0 run printed, split where it began to stop itself. */
+export interface GstRun {
+  /** stdout and stderr, interleaved as printed (GLib flushes every print). */
+  output: string;
+  /** ERROR, CRITICAL and "WARNING: from element" lines, each with the lines after it, printed while streaming. */
+  errors: string;
+  /** The same, printed once gst-launch had begun to tear the pipeline down. */
+  shutdownErrors: string;
+  code: number | null;
+}
+
+/** gst-launch-1.0 prints this right before it takes the pipeline to NULL. */
+const TEARDOWN_MARK = 'Setting pipeline to NULL';
+
 /**
- * Plays `url` with `rtspsrc ! CHAIN ! fakesink` for `seconds` (stopped with SIGINT, so it ends
- * cleanly) and counts the buffers the sink got. `chain` defaults to `decodebin ! video/x-raw`.
+ * Runs `gst-launch-1.0 -e ARGS` for `seconds`, then stops it with SIGINT (so it ends cleanly).
+ *
+ * Errors printed after the teardown began are kept apart: rtspsrc (GStreamer 1.22) sends PAUSE and,
+ * a moment later, CLOSE from the state change to NULL; when CLOSE comes while PAUSE is still being
+ * written, it flushes the connection under it and the interrupted write is posted as "Could not
+ * write to resource (Received end-of-file)", although the server never closed anything and gets
+ * the TEARDOWN that follows. That is the client stopping, not the stream failing.
+ */
+export async function gstLaunch(args: string[], seconds: number): Promise<GstRun> {
+  const r = await run(
+    'sh',
+    ['-c', 'exec timeout -s INT "$@" 2>&1', 'sh', String(seconds), 'gst-launch-1.0', '-e', ...args],
+    (seconds + 15) * 1000,
+  );
+  const output = r.stdout.toString();
+  const cut = output.indexOf(TEARDOWN_MARK);
+  const streaming = cut < 0 ? output : output.slice(0, cut);
+  return {
+    output,
+    errors: errorLines(streaming),
+    shutdownErrors: cut < 0 ? '' : errorLines(output.slice(cut)),
+    code: r.code,
+  };
+}
+
+/** Each error with the lines gst-launch prints after it (they name the element and the status). */
+function errorLines(text: string): string {
+  const lines = text.split('\n');
+  return lines
+    .flatMap((l, i) => (/ERROR|CRITICAL|WARNING: from element/.test(l) ? lines.slice(i, i + 4) : []))
+    .join('\n');
+}
+
+/**
+ * Plays `url` with `rtspsrc ! CHAIN ! fakesink` for `seconds` and counts the buffers the sink got.
+ * `chain` defaults to `decodebin ! video/x-raw`.
  */
 export async function gstDecode(
   url: string,
   transport: string,
   seconds: number,
   options: { rtspsrc?: string[]; chain?: string[] } = {},
-): Promise<DecodeResult> {
-  const r = await run(
-    'timeout',
+): Promise<DecodeResult & { shutdownErrors: string }> {
+  const r = await gstLaunch(
     [
-      '-s',
-      'INT',
-      String(seconds),
-      'gst-launch-1.0',
       '-v',
-      '-e',
       'rtspsrc',
       `location=${url}`,
       `protocols=${transport}`,
@@ -78,14 +120,15 @@ export async function gstDecode(
       'fakesink',
       'silent=false',
     ],
-    (seconds + 15) * 1000,
+    seconds,
   );
-  const stdout = r.stdout.toString();
-  const frames = stdout.split('\n').filter((l) => l.includes('last-message = chain')).length;
-  // Each error with the lines gst-launch prints after it (they name the element and the status).
-  const lines = `${stdout}\n${r.stderr}`.split('\n');
-  const errors = lines
-    .flatMap((l, i) => (/ERROR|CRITICAL|WARNING: from element/.test(l) ? lines.slice(i, i + 4) : []))
-    .join('\n');
-  return { frames, framesByStream: [frames], errors, code: r.code, stdout };
+  const frames = r.output.split('\n').filter((l) => l.includes('last-message = chain')).length;
+  return {
+    frames,
+    framesByStream: [frames],
+    errors: r.errors,
+    shutdownErrors: r.shutdownErrors,
+    code: r.code,
+    stdout: r.output,
+  };
 }

@@ -21,6 +21,7 @@ import {
 import { rtpRandom } from '../../src/media/stream.js';
 import type { Track, TrackCodec } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
+import { gstDecode } from '../helpers/clients.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
 const TRANSPORTS = ['udp', 'tcp'] as const;
@@ -206,38 +207,14 @@ async function ffmpegDecode(url: string, transport: string, served: Served, seco
   return { ...r, errors: r.stderr.trim() };
 }
 
-async function gstDecode(url: string, transport: string, served: Served, seconds: number) {
-  const r = await run(
-    'timeout',
-    [
-      '-s',
-      'INT',
-      String(seconds),
-      'gst-launch-1.0',
-      '-v',
-      '-e',
-      'rtspsrc',
-      `location=${url}`,
-      `protocols=${transport}`,
-      'latency=200',
-      '!',
-      'decodebin',
-      '!',
-      served.kind === 'audio' ? 'audio/x-raw' : 'video/x-raw',
-      '!',
-      'fakesink',
-      'silent=false',
-    ],
-    (seconds + 20) * 1000,
-  );
-  const text = r.stdout.toString();
+async function gstAudioDecode(url: string, transport: string, served: Served, seconds: number) {
+  const r = await gstDecode(url, transport, seconds, {
+    chain: ['decodebin', '!', served.kind === 'audio' ? 'audio/x-raw' : 'video/x-raw'],
+  });
   return {
-    buffers: text.split('\n').filter((l) => l.includes('last-message = chain')).length,
-    depayloaded: text.includes(`/${served.depay}`) || text.includes(`:${served.depay}`),
-    errors: `${text}\n${r.stderr}`
-      .split('\n')
-      .filter((l) => /ERROR|CRITICAL|WARNING: from element/.test(l))
-      .join('\n'),
+    buffers: r.frames,
+    depayloaded: r.stdout.includes(`/${served.depay}`) || r.stdout.includes(`:${served.depay}`),
+    errors: r.errors,
   };
 }
 
@@ -516,7 +493,7 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
       it(`GStreamer rtspsrc ! decodebin decodes with ${served.depay} over UDP and TCP`, async (t) => {
         if (!requireTools(t, 'gst-launch-1.0', 'timeout', 'ffmpeg')) return;
         const results = await Promise.all(
-          TRANSPORTS.map((tr) => gstDecode(base + served.path, tr, served, 5)),
+          TRANSPORTS.map((tr) => gstAudioDecode(base + served.path, tr, served, 5)),
         );
         for (const [i, r] of results.entries()) {
           const name = `${served.path} ${TRANSPORTS[i]}`;

@@ -16,7 +16,7 @@ import { H265TrackCodec } from '../../src/media/h265-track-codec.js';
 import { rtpRandom } from '../../src/media/stream.js';
 import type { Track } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
-import { ffmpegDecode, gstDecode } from '../helpers/clients.js';
+import { ffmpegDecode, gstDecode, gstLaunch } from '../helpers/clients.js';
 import { requireTools, run } from '../helpers/tools.js';
 
 /**
@@ -72,19 +72,13 @@ async function gstNalUnits(url: string, transport: string, seconds: number): Pro
   const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-h265-'));
   try {
     const file = join(dir, 'out.hevc');
-    const r = await run(
-      'timeout',
-      ['-s', 'INT', String(seconds), 'gst-launch-1.0', '-q', '-e', 'rtspsrc', `location=${url}`]
-        .concat([`protocols=${transport}`, 'latency=200', '!', 'rtph265depay', '!'])
-        .concat([
-          'video/x-h265,stream-format=byte-stream,alignment=nal',
-          '!',
-          'filesink',
-          `location=${file}`,
-        ]),
-      (seconds + 15) * 1000,
+    const r = await gstLaunch(
+      ['rtspsrc', `location=${url}`, `protocols=${transport}`, 'latency=200', '!', 'rtph265depay']
+        .concat(['!', 'video/x-h265,stream-format=byte-stream,alignment=nal', '!'])
+        .concat(['filesink', `location=${file}`]),
+      seconds,
     );
-    assert.doesNotMatch(`${r.stdout}${r.stderr}`, /ERROR|CRITICAL/, `GStreamer ${transport}`);
+    assert.equal(r.errors, '', `GStreamer ${transport}`);
     return splitAnnexB(readFileSync(file));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { TestPatternSource } from '../../src/sources/testpattern/source.js';
+import { gstDecode } from '../helpers/clients.js';
 import { requireTools, run } from '../helpers/tools.js';
 
 const W = 640;
@@ -116,37 +117,9 @@ describe('test pattern over RTSP', { concurrency: 1 }, () => {
 
   it('GStreamer decodes 10 s over UDP and TCP with no errors', async (t) => {
     if (!requireTools(t, 'gst-launch-1.0', 'timeout')) return;
-    const decode = (transport: string) =>
-      run(
-        'timeout',
-        [
-          '-s',
-          'INT',
-          '11',
-          'gst-launch-1.0',
-          '-v',
-          '-e',
-          'rtspsrc',
-          `location=${url}`,
-          `protocols=${transport}`,
-          'latency=200',
-          '!',
-          'decodebin',
-          '!',
-          'video/x-raw',
-          '!',
-          'fakesink',
-          'silent=false',
-        ],
-        30_000,
-      );
-    for (const [i, r] of (await Promise.all([decode('udp'), decode('tcp')])).entries()) {
-      const text = r.stdout.toString();
-      const frames = text.split('\n').filter((l) => l.includes('last-message = chain')).length;
-      const errors = `${text}\n${r.stderr}`
-        .split('\n')
-        .filter((l) => /ERROR|CRITICAL|WARNING: from element/.test(l));
-      assert.deepEqual(errors, [], `${i ? 'tcp' : 'udp'}`);
+    const results = await Promise.all([gstDecode(url, 'udp', 11), gstDecode(url, 'tcp', 11)]);
+    for (const [i, { frames, errors }] of results.entries()) {
+      assert.equal(errors, '', `${i ? 'tcp' : 'udp'}`);
       assert.ok(frames >= 225, `${i ? 'tcp' : 'udp'}: ${frames} frames in ~10 s`);
     }
   });
