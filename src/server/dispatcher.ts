@@ -1,6 +1,6 @@
 import type { Stream } from '../media/stream.js';
 import { wallClockMs } from '../media/track.js';
-import { RtspError } from '../protocol/errors.js';
+import { MediaFormatError, RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
 import { formatPublic } from '../protocol/headers/public.js';
@@ -213,9 +213,20 @@ export class Dispatcher {
       throw statusError(406, 'ERR_RTSP_NOT_ACCEPTABLE', 'only application/sdp is offered');
     }
     // Parameter sets go into the SDP, so wait briefly for a source that has just started.
-    await Promise.all(stream.tracks.map((t) => t.whenReady(this.ctx.limits.describeWaitMs)));
+    const ready = await Promise.all(stream.tracks.map((t) => t.whenReady(this.ctx.limits.describeWaitMs)));
     const base = formatContentBase(absoluteUrl(request.uri, conn));
-    const description = stream.sessionDescription(conn.localAddress, String(Date.now()));
+    let description: ReturnType<Stream['sessionDescription']>;
+    try {
+      description = stream.sessionDescription(conn.localAddress, String(Date.now()));
+    } catch (err) {
+      // A source that has not sent what its SDP needs (an AAC config) yet: a passing state, not a fault.
+      if (err instanceof MediaFormatError && ready.includes(false)) {
+        throw statusError(503, 'ERR_RTSP_STREAM_NOT_READY', `stream not ready: ${err.message}`, [
+          ['Retry-After', '1'],
+        ]);
+      }
+      throw err;
+    }
     if (base.includes('?')) {
       // Clients disagree on resolving `trackID=0` against a base with a query (some drop the
       // query, some append): absolute control URLs leave nothing to resolve.

@@ -1,9 +1,14 @@
 // How requests name streams and tracks, and the application hooks around the methods.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { AacTrackCodec } from '../../src/media/audio-track-codecs.js';
+import { rtpRandom } from '../../src/media/stream.js';
 import type { RequestInfo } from '../../src/server/dispatcher.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const ADTS = readFileSync(new URL('../unit/codecs/aac/fixtures/sine-44100-stereo.aac', import.meta.url));
 
 describe('track URLs and hooks', () => {
   let ts: TestServer;
@@ -81,6 +86,21 @@ describe('track URLs and hooks', () => {
     await c.request('PLAY', ts.url, { Session: id });
     await c.request('TEARDOWN', ts.url, { Session: id });
     assert.deepEqual(events, ['session /test', 'play /test', 'end /test teardown']);
+    c.close();
+  });
+
+  it('DESCRIBE of an AAC stream before its first frame is 503 with Retry-After, then 200 once it came', async () => {
+    const codec = new AacTrackCodec({}, rtpRandom);
+    const stream = ts.server.addStream('/radio', { tracks: [codec] });
+    const c = await RawRtspClient.connect(ts.port);
+    const early = await c.request('DESCRIBE', `${base()}/radio`);
+    assert.equal(early.status, 503);
+    assert.equal(early.headers.get('retry-after'), '1');
+    // The connection stays usable: the same client asks again once the source has started.
+    stream.tracks[0].push(ADTS, { pts: 0 });
+    const late = await c.request('DESCRIBE', `${base()}/radio`);
+    assert.equal(late.status, 200);
+    assert.match(late.body.toString(), /a=rtpmap:97 mpeg4-generic\/44100\/2\r\n/);
     c.close();
   });
 });
