@@ -129,8 +129,11 @@ async function main() {
   const seconds = Number(values.seconds);
   const ks = String(values.only)
     .split(',')
-    .map((x) => Number(x.trim()))
-    .filter((x) => x > 0 && x <= 500);
+    .map((x) => Number(x.trim()));
+  if (ks.some((k) => !Number.isInteger(k) || k < 1 || k > 500)) {
+    console.error(`--only takes client counts from 1 to 500, e.g. 1,10,50 (got ${values.only})`);
+    process.exit(2);
+  }
   const rows = [];
   for (const k of ks) {
     const r = await runOne(k, seconds);

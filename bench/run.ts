@@ -23,6 +23,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'tcp-500', transport: 'tcp', clients: 500 },
   { name: 'udp-1', transport: 'udp', clients: 1 },
   { name: 'udp-50', transport: 'udp', clients: 50 },
+  { name: 'udp-200', transport: 'udp', clients: 200 },
 ];
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -99,7 +100,7 @@ function parseOptions(): Options {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
+      'usage: npm run bench:fanout -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50,udp-200] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
         'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.',
     );
     process.exit(0);
@@ -560,7 +561,7 @@ function writeBenchmarksMd(results: Result[], o: Options): void {
 
 Produced by \`npm run bench\` (bench/run.ts, about 1.5 minutes). Last run: ${m.date}.
 
-\`npm run bench -- --only tcp-500,udp-50 --seconds 10 --ramp 50\` runs a subset; this file is
+\`npm run bench:fanout -- --only tcp-500,udp-50 --seconds 10 --ramp 50\` runs a subset; this file is
 rewritten after a full default run, or with \`--write\` (\`--no-write\` never).
 
 ## Machine
@@ -621,6 +622,11 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   groups that start later in a large ramp wait less for the same keyframe, and a group whose PLAY
   lands just after it waits for the next one (max ≈ 1 s). The server's own part is
   connect→SETUP (TCP connect, DESCRIBE, SETUP) in the details.
+- UDP costs more per client than TCP: one \`send()\` system call per RTP packet and client (a TCP
+  client gets one write per frame), and on loopback the kernel delivers each datagram to the
+  receiving socket within that call. The fan-out to UDP clients is one synchronous loop per frame,
+  so "server event loop busy" and "frame timer late" grow with their number; RTSP requests and
+  TCP clients wait for it.
 - Peak RSS is the server process's high-water mark over its whole life (start, ramp, window,
   teardown). About 80 MiB of it is there before any client connects: Node, the tsx loader (the
   benchmark runs the TypeScript source) and the server.
