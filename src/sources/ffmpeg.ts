@@ -76,10 +76,39 @@ export function ffmpegCommand(userArgs: string[]): string[] {
   ];
 }
 
+type InputTrack = Awaited<ReturnType<Input['getTracks']>>[number];
+
 interface Run {
   child: ChildProcess;
   input: Input;
-  inputTracks: Awaited<ReturnType<Input['getTracks']>>;
+  inputTracks: InputTrack[];
+  /** Per served track (the order of `codecs`), the input track that feeds it in this run. */
+  lanes: Array<InputTrack | undefined>;
+}
+
+/**
+ * Pairs the served tracks with a new run's input tracks by kind and codec, in order: a restarted
+ * ffmpeg may list its streams in another order, or come back without one (a camera's audio).
+ */
+async function matchLanes(
+  inputTracks: InputTrack[],
+  served: readonly MappedTrack[],
+): Promise<{ lanes: Array<InputTrack | undefined>; missing: string[] }> {
+  const described = await Promise.all(
+    inputTracks.map(async (t) => ({
+      track: t,
+      kind: t.isVideoTrack() ? 'video' : t.isAudioTrack() ? 'audio' : 'other',
+      name: (await t.getCodec()) ?? 'unknown',
+    })),
+  );
+  const taken = new Set<InputTrack>();
+  const lanes = served.map((m) => {
+    const hit = described.find((d) => !taken.has(d.track) && d.kind === m.kind && d.name === m.name);
+    if (hit) taken.add(hit.track);
+    return hit?.track;
+  });
+  const missing = served.filter((_, i) => lanes[i] === undefined).map((m) => `${m.name} ${m.kind}`);
+  return { lanes, missing };
 }
 
 /**
@@ -130,7 +159,7 @@ export class FfmpegSource extends EventEmitter<{
       throw new Error('ffmpeg produced no track in a format smolrtsp can send');
     }
     this.tracksMapped = mapped;
-    this.run = { ...run, inputTracks: used };
+    this.run = { ...run, lanes: used };
     return this.codecs;
   }
 
@@ -206,7 +235,7 @@ export class FfmpegSource extends EventEmitter<{
           clearTimeout(timer);
           child.removeAllListeners('error');
           child.on('error', () => {});
-          resolve({ child, input, inputTracks });
+          resolve({ child, input, inputTracks, lanes: [] });
         },
         (err: Error) => fail(err),
       );
@@ -218,15 +247,17 @@ export class FfmpegSource extends EventEmitter<{
     this.runFirstPtsSec = undefined;
     const stream = this.stream!;
     let ended = 0;
+    const feeding = run.lanes.filter((l) => l !== undefined).length;
     const onEnd = () => {
-      if (++ended < run.inputTracks.length) return;
+      if (++ended < feeding) return;
       if (this.run === run) this.scheduleRestart();
     };
     run.child.once('exit', () => {
       // Let the demuxer drain what ffmpeg wrote; then the packet loops end.
       setTimeout(() => run.input.dispose(), 200);
     });
-    run.inputTracks.forEach((inputTrack, index) => {
+    run.lanes.forEach((inputTrack, index) => {
+      if (inputTrack === undefined) return;
       const track = stream.tracks[index];
       const mapped = this.tracksMapped[index];
       (async () => {
@@ -259,24 +290,45 @@ export class FfmpegSource extends EventEmitter<{
     this.emit('restart', this.attempt, delay);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (!this.running) return;
-      this.spawnRun().then(
-        (run) => {
-          if (!this.running) {
-            run.child.kill('SIGKILL');
-            return;
-          }
-          // The new run continues the timeline where the old one stopped, plus the time it was gone.
-          this.ptsOffsetUs = this.lastPtsUs + Math.round((performance.now() - this.lastPushWallMs) * 1000);
-          const used = run.inputTracks.slice(0, this.tracksMapped.length);
-          this.run = { ...run, inputTracks: used };
-          this.pump(this.run);
-        },
-        (err: Error) => {
-          this.emit('error', err);
-          this.scheduleRestart();
-        },
-      );
+      this.restartRun().catch((err: Error) => {
+        this.emit('error', err);
+        this.scheduleRestart();
+      });
     }, delay);
+  }
+
+  private async restartRun(): Promise<void> {
+    if (!this.running) return;
+    const run = await this.spawnRun();
+    let matched: Awaited<ReturnType<typeof matchLanes>>;
+    try {
+      matched = await matchLanes(run.inputTracks, this.tracksMapped);
+    } catch (err) {
+      run.child.kill('SIGKILL');
+      run.input.dispose();
+      throw err;
+    }
+    if (!this.running) {
+      run.child.kill('SIGKILL');
+      run.input.dispose();
+      return;
+    }
+    // The new run continues the timeline where the old one stopped, plus the time it was gone.
+    this.ptsOffsetUs = this.lastPtsUs + Math.round((performance.now() - this.lastPushWallMs) * 1000);
+    if (matched.missing.length === matched.lanes.length) {
+      run.child.kill('SIGKILL');
+      run.input.dispose();
+      throw new Error(`ffmpeg came back without any of its tracks (${matched.missing.join(', ')})`);
+    }
+    this.run = { ...run, lanes: matched.lanes };
+    if (matched.missing.length > 0) {
+      this.emit(
+        'error',
+        new Error(
+          `ffmpeg came back without its ${matched.missing.join(', ')} track: it stays silent until a restart brings it back`,
+        ),
+      );
+    }
+    this.pump(this.run);
   }
 }

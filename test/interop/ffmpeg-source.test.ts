@@ -1,7 +1,11 @@
 // The ffmpeg source with a camera stand-in (ffmpeg's own test source in place of /dev/video0):
 // served, played by ffmpeg, and surviving its ffmpeg being killed.
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Stream } from '../../src/media/stream.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { FfmpegSource, ffmpegCommand, splitArgs } from '../../src/sources/ffmpeg.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
@@ -113,5 +117,84 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
     assert.ok(last >= 190, `played to frame time ${last}`);
     assert.ok(gap >= 3 && gap < 75, `gap of ${gap} frames`);
     assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+/**
+ * An ffmpeg stand-in that runs the real one, but from its second run on maps its inputs the other
+ * way: the `-map` values 0:v and 1:a are replaced as `remap` says (a camera that comes back with its
+ * streams in another order, or without its audio).
+ */
+function remappingFfmpeg(dir: string, remap: { '0:v': string; '1:a': string }): string {
+  const file = join(dir, 'ffmpeg');
+  writeFileSync(
+    file,
+    [
+      '#!/bin/sh',
+      'dir=$(dirname "$0")',
+      'n=$(( $(cat "$dir/runs" 2>/dev/null || echo 0) + 1 ))',
+      'echo "$n" > "$dir/runs"',
+      'if [ "$n" -ge 2 ]; then',
+      `  for a; do shift; case "$a" in 0:v) set -- "$@" ${remap['0:v']};; 1:a) set -- "$@" ${remap['1:a']};; *) set -- "$@" "$a";; esac; done`,
+      'fi',
+      'exec ffmpeg "$@"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe('FfmpegSource restarted with another track layout', { concurrency: 1 }, () => {
+  const ARGS =
+    '-re -f lavfi -i testsrc2=size=160x120:rate=25 -re -f lavfi -i sine=f=440:r=48000 -map 0:v -map 1:a ' +
+    '-t 1.5 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -bf 0 -c:a aac';
+
+  /** Serves ARGS through the stand-in; counts each track's access units in its second run. */
+  async function secondRun(remap: { '0:v': string; '1:a': string }) {
+    const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-ffmpeg-'));
+    const source = new FfmpegSource({
+      args: ARGS,
+      ffmpegPath: remappingFfmpeg(dir, remap),
+      restartDelayMs: 200,
+    });
+    const errors: string[] = [];
+    source.on('error', (err) => errors.push(err.message));
+    try {
+      const codecs = await source.open();
+      const stream = new Stream('/cam', { tracks: codecs });
+      source.start(stream);
+      await new Promise((r) => source.once('restart', r));
+      const before = stream.tracks.map((t) => t.stats.accessUnits);
+      // The second run: spawn after 200 ms, probe, then 1.5 s of media.
+      await new Promise((r) => setTimeout(r, 1800));
+      const grown = stream.tracks.map((t, i) => t.stats.accessUnits - before[i]);
+      return { names: source.tracks.map((t) => `${t.name} ${t.kind}`), grown, errors };
+    } finally {
+      source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('pairs the tracks by codec when ffmpeg comes back with them in another order', async (t) => {
+    if (!requireTools(t, 'ffmpeg')) return;
+    const r = await secondRun({ '0:v': '1:a', '1:a': '0:v' });
+    t.diagnostic(`${r.names.join(', ')}: ${r.grown.join(', ')} access units in the second run`);
+    assert.deepEqual(r.names, ['avc video', 'aac audio']);
+    assert.deepEqual(r.errors, []);
+    assert.ok(r.grown[0] >= 15, `video: ${r.grown[0]} frames`);
+    assert.ok(r.grown[1] >= 25, `audio: ${r.grown[1]} AAC frames`);
+  });
+
+  it('says which track went missing and keeps the others flowing', async (t) => {
+    if (!requireTools(t, 'ffmpeg')) return;
+    // The second run has two video streams and no audio.
+    const r = await secondRun({ '0:v': '0:v', '1:a': '0:v' });
+    t.diagnostic(`${r.grown.join(', ')} access units in the second run; ${r.errors.join('; ')}`);
+    assert.deepEqual(r.errors, [
+      'ffmpeg came back without its aac audio track: it stays silent until a restart brings it back',
+    ]);
+    assert.ok(r.grown[0] >= 15, `video: ${r.grown[0]} frames`);
+    assert.equal(r.grown[1], 0);
   });
 });
