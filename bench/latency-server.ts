@@ -8,6 +8,7 @@ const server = await createServer({
   port: 0,
   rtpPortRange: [50000, 59999],
   maxConnectionsPerAddress: 5000,
+  maxSessionsPerAddress: 5000,
 });
 const stream = server.addStream('/test', { video: { codec: 'H264' } });
 const pattern = createTestPattern(stream.video!, { label: '/test' });

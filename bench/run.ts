@@ -581,8 +581,9 @@ rewritten after a full default run, or with \`--write\` (\`--no-write\` never).
   1400-byte RTP payloads).
 - The server runs alone in a child process (\`bench/server.ts\`); its CPU (user+sys) and RSS come from
   \`process.cpuUsage()\` and \`process.resourceUsage().maxRSS\` inside it.
-  Server options: \`maxSessions\`, \`maxConnections\`, \`maxConnectionsPerAddress\` and
-  \`maxSessionsPerPath\` raised to 5000 (every client comes from 127.0.0.1), the rest at their
+  Server options: \`maxSessions\`, \`maxConnections\`, \`maxConnectionsPerAddress\`,
+  \`maxSessionsPerAddress\` and \`maxSessionsPerPath\` raised to 5000 (every client comes from
+  127.0.0.1), the rest at their
   defaults (e.g. a TCP client more than 2 MiB behind skips to the next keyframe).
 - One load-client process reads every socket: a hand-written \`$\`-frame scanner per TCP connection
   (it reads the 4-byte header and the RTP sequence number, skips the rest), one datagram socket pair

@@ -33,6 +33,7 @@ const server = await createServer({
   maxConnections: 5000,
   // Every benchmark client comes from 127.0.0.1: lift the per-address and per-path defaults (200, 1000).
   maxConnectionsPerAddress: 5000,
+  maxSessionsPerAddress: 5000,
   maxSessionsPerPath: 5000,
   sessionTimeoutSec: 300,
 });

@@ -59,6 +59,8 @@ export const configSchema = z
     sessionTimeout: z.number().int().min(5).max(3600).optional(),
     maxSessions: z.number().int().positive().optional(),
     maxSessionsPerPath: z.number().int().positive().optional(),
+    maxSessionsPerConnection: z.number().int().positive().optional(),
+    maxSessionsPerAddress: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     maxConnectionsPerAddress: z.number().int().positive().optional(),
     requestTimeout: z.number().positive().optional(),

@@ -39,6 +39,8 @@ Server:
   --session-timeout S session timeout advertised to clients, seconds (default 60)
   --max-sessions N    most sessions at once (default 1000)
   --max-sessions-per-path N           (default 1000)
+  --max-sessions-per-connection N     (default 16)
+  --max-sessions-per-address N        (default 200)
   --max-connections N                 most RTSP connections at once (default 2000)
   --max-connections-per-address N     (default 200)
   --request-timeout S a request must arrive whole within S seconds (default 10)
@@ -108,6 +110,8 @@ function parseServeArgs(argv: string[]) {
       'session-timeout': { type: 'string' },
       'max-sessions': { type: 'string' },
       'max-sessions-per-path': { type: 'string' },
+      'max-sessions-per-connection': { type: 'string' },
+      'max-sessions-per-address': { type: 'string' },
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'request-timeout': { type: 'string' },
@@ -190,6 +194,12 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
     maxSessions: intOption('max-sessions', v['max-sessions'], 1, 100000) ?? c.maxSessions,
     maxSessionsPerPath:
       intOption('max-sessions-per-path', v['max-sessions-per-path'], 1, 100000) ?? c.maxSessionsPerPath,
+    maxSessionsPerConnection:
+      intOption('max-sessions-per-connection', v['max-sessions-per-connection'], 1, 128) ??
+      c.maxSessionsPerConnection,
+    maxSessionsPerAddress:
+      intOption('max-sessions-per-address', v['max-sessions-per-address'], 1, 100000) ??
+      c.maxSessionsPerAddress,
     maxConnections: intOption('max-connections', v['max-connections'], 1, 100000) ?? c.maxConnections,
     maxConnectionsPerAddress:
       intOption('max-connections-per-address', v['max-connections-per-address'], 1, 100000) ??

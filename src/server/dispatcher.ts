@@ -61,6 +61,8 @@ export interface DispatcherContext {
   readonly hooks: DispatcherHooks;
   readonly limits: {
     maxSessionsPerPath: number;
+    maxSessionsPerConnection: number;
+    maxSessionsPerAddress: number;
     allowUdpOverTls: boolean;
     maxBufferedBytes: number;
     maxLagMs: number;
@@ -270,9 +272,7 @@ export class Dispatcher {
     const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
     const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn, udpAllowed));
     if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
-    if (!existing && this.sessionsOn(stream) >= this.ctx.limits.maxSessionsPerPath) {
-      throw statusError(503, 'ERR_RTSP_TOO_MANY_SESSIONS', 'session limit for this path reached');
-    }
+    if (!existing) this.checkSessionLimits(stream, conn);
 
     const session = existing ?? this.ctx.sessions.create(stream, conn);
     const previous = session.tracks.get(track.id);
@@ -410,10 +410,26 @@ export class Dispatcher {
     return { status: 200, headers: sessionHeader(session) };
   }
 
-  private sessionsOn(stream: Stream): number {
-    let n = 0;
-    for (const s of this.ctx.sessions.values()) if (s.stream === stream) n++;
-    return n;
+  /** The per-path, per-connection and per-address caps on new sessions (the total is the table's). */
+  private checkSessionLimits(stream: Stream, conn: RtspConnection): void {
+    const limits = this.ctx.limits;
+    let onPath = 0;
+    let onConnection = 0;
+    let fromAddress = 0;
+    for (const s of this.ctx.sessions.values()) {
+      if (s.stream === stream) onPath++;
+      if (s.owner === conn) onConnection++;
+      if (s.owner.remoteAddress === conn.remoteAddress) fromAddress++;
+    }
+    const reached =
+      onPath >= limits.maxSessionsPerPath
+        ? 'this path'
+        : onConnection >= limits.maxSessionsPerConnection
+          ? 'this connection'
+          : fromAddress >= limits.maxSessionsPerAddress
+            ? 'this address'
+            : undefined;
+    if (reached) throw statusError(503, 'ERR_RTSP_TOO_MANY_SESSIONS', `session limit for ${reached} reached`);
   }
 
   /** PLAY/PAUSE on one track of a multi-track session is not allowed (RFC 2326 459). */

@@ -37,6 +37,12 @@ export interface RtspServerOptions {
   maxConnectionsPerAddress?: number;
   /** Most sessions on one stream path; SETUP beyond it gets 503 (default 1000). */
   maxSessionsPerPath?: number;
+  /**
+   * Most sessions one connection (default 16) and one address (default 200) may hold; SETUP beyond
+   * them gets 503. Without them one client could take every session and UDP port pair.
+   */
+  maxSessionsPerConnection?: number;
+  maxSessionsPerAddress?: number;
   /** A request must arrive whole within this long of its first byte, else 408 and close (default 10 s). */
   requestTimeoutMs?: number;
   /** A connection with no session and no request for this long is closed (default 60 s). */
@@ -128,6 +134,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       maxConnections: options.maxConnections ?? 2000,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 200,
       maxSessionsPerPath: options.maxSessionsPerPath ?? 1000,
+      maxSessionsPerConnection: options.maxSessionsPerConnection ?? 16,
+      maxSessionsPerAddress: options.maxSessionsPerAddress ?? 200,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       tls: options.tls,
@@ -160,6 +168,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       hooks,
       limits: {
         maxSessionsPerPath: o.maxSessionsPerPath,
+        maxSessionsPerConnection: o.maxSessionsPerConnection,
+        maxSessionsPerAddress: o.maxSessionsPerAddress,
         allowUdpOverTls: o.tls?.allowUdp ?? false,
         maxBufferedBytes: o.maxBufferedBytes,
         maxLagMs: o.maxLagMs,

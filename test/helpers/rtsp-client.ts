@@ -34,9 +34,10 @@ export class RawRtspClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawRtspClient> {
+  /** `localAddress` picks the client's own address (any of 127.0.0.0/8 works on loopback). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawRtspClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, host, () => {
+      const socket = connect({ port, host, localAddress }, () => {
         socket.off('error', reject);
         resolve(new RawRtspClient(socket));
       });

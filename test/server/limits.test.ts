@@ -95,6 +95,32 @@ describe('limits', () => {
     }
   });
 
+  it('sessions per connection and per address are capped with 503; other connections and addresses go on', async () => {
+    const ts = await startTestServer({ maxSessionsPerConnection: 2, maxSessionsPerAddress: 3 });
+    const setup = async (c: RawRtspClient): Promise<number> => {
+      const r = await c.request('SETUP', `${ts.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
+      return r.status;
+    };
+    try {
+      const a = await RawRtspClient.connect(ts.port);
+      const b = await RawRtspClient.connect(ts.port);
+      // a: 2 sessions, then its own cap; b: the address's third, then the address cap.
+      assert.deepEqual([await setup(a), await setup(a), await setup(a)], [200, 200, 503]);
+      assert.deepEqual([await setup(b), await setup(b)], [200, 503]);
+      // The same client from another address (127.0.0.2 is loopback too) is not held to 127.0.0.1's cap.
+      const other = await RawRtspClient.connect(ts.port, '127.0.0.1', '127.0.0.2');
+      assert.equal(await setup(other), 200);
+      // Closing a frees its sessions: b may set up again.
+      a.close();
+      await waitUntil(() => ts.server.sessions().length === 2);
+      assert.equal(await setup(b), 200);
+      b.close();
+      other.close();
+    } finally {
+      await ts.close();
+    }
+  });
+
   it('slowloris: 300 connections dripping a byte each second do not stop a normal client', async (t) => {
     if (!requireTools(t, 'ffmpeg')) return;
     const ts = await startTestServer({ requestTimeoutMs: 3000, maxConnectionsPerAddress: 1000 });
