@@ -123,10 +123,27 @@ export class Track {
     if (batch.keyframe && this.keyframeWaiters.length > 0) {
       // Waiters (PLAY answers) go first so the answer precedes the first packet on a TCP connection.
       const waiters = this.keyframeWaiters.splice(0);
-      for (const w of waiters) w(batch);
+      for (const w of waiters) {
+        try {
+          w(batch);
+        } catch (err) {
+          this.onSinkError?.(err);
+        }
+      }
     }
-    for (const sink of this.sinks) sink.deliver(batch, this);
+    for (const sink of this.sinks) {
+      // One failing client must not cost the others this frame, nor the source its push.
+      try {
+        sink.deliver(batch, this);
+      } catch (err) {
+        this.sinks.delete(sink);
+        this.onSinkError?.(err, sink);
+      }
+    }
   }
+
+  /** Told about a sink or keyframe waiter that threw (it is dropped); the server reports it. */
+  onSinkError: ((err: unknown, sink?: TrackSink) => void) | undefined;
 
   /**
    * Set by a source that can make a keyframe on demand (an encoder): called when a client waits

@@ -120,6 +120,11 @@ export class RtspConnection implements SessionOwner {
       this.failFraming(framingError);
       return;
     }
+    // The deadline is per message: one that completed here resets it for the next one.
+    if (messages.length > 0 && this.requestTimer) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    }
     this.checkRequestDeadline();
   }
 
@@ -171,6 +176,12 @@ export class RtspConnection implements SessionOwner {
   }
 
   private async answer(request: RtspRequest): Promise<void> {
+    // Queued behind a request that took a while, after the client left: nobody to answer, and a
+    // SETUP now would make a session no one can end.
+    if (this.isClosed) {
+      this.pending--;
+      return;
+    }
     const cseq = request.headers.get('cseq');
     try {
       const spec = await this.handlers.handleRequest(request, this);

@@ -19,7 +19,7 @@ import { parseRtspUrl, resolveStreamAndTrack } from '../protocol/url.js';
 import type { ResponseSpec, RtspConnection } from './connection.js';
 import type { Session, SessionTable, SessionTrack } from './session.js';
 import { type SessionTransport, TcpInterleavedTransport, UdpTransport } from './transports.js';
-import type { UdpPortPool } from './udp-ports.js';
+import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
 
 export const SUPPORTED_METHODS = [
   'OPTIONS',
@@ -73,11 +73,20 @@ export interface DispatcherContext {
   sessionPlaying(session: Session): void;
   endSession(session: Session, reason: EndReason): void;
   onRtcpFromClient(session: Session, packet: Buffer): void;
+  /** A fault in the server's own handling, out of any request's reach (reported, never thrown). */
+  reportError(err: unknown, conn: RtspConnection): void;
   /** Sends the first sender report to a transport that just started. */
   sendInitialReport(st: SessionTrack): void;
 }
 
-export type EndReason = 'teardown' | 'timeout' | 'disconnect' | 'shutdown' | 'slow' | 'stream-removed';
+export type EndReason =
+  | 'teardown'
+  | 'timeout'
+  | 'disconnect'
+  | 'shutdown'
+  | 'slow'
+  | 'stream-removed'
+  | 'error';
 
 interface Target {
   stream: Stream | undefined;
@@ -272,60 +281,125 @@ export class Dispatcher {
     const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
     const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn, udpAllowed));
     if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
+    // An authorize hook may have let time pass: a client gone meanwhile gets no session.
+    if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+    // PLAY names this URL in RTP-Info: refuse now what could not be written there then.
+    try {
+      formatRtpInfo([{ url: request.uri }]);
+    } catch {
+      throw statusError(400, 'ERR_RTSP_BAD_REQUEST', 'request URL cannot be named in RTP-Info');
+    }
     if (!existing) this.checkSessionLimits(stream, conn);
 
-    const session = existing ?? this.ctx.sessions.create(stream, conn);
-    const previous = session.tracks.get(track.id);
-    if (previous) {
-      previous.transport.close();
-      for (const ch of previous.transport.channels ?? []) conn.channelSessions.delete(ch);
-    }
-    let transport: SessionTransport;
-    let reply: TransportSpec;
+    // Build the new transport before touching the session, so that a failure leaves the session
+    // (and a track set up before) as it was, and nothing half-made behind.
+    let session = existing;
+    let created = false;
+    let transport: SessionTransport | undefined;
+    let pair: UdpPortPair | undefined;
+    let previousClosed = false;
     try {
+      let reply: TransportSpec;
       if (spec.lowerTransport === 'TCP') {
-        const channels = pickChannels(spec.interleaved, conn.channelSessions);
+        const previousChannels = existing?.tracks.get(track.id)?.transport.channels;
+        const channels = pickChannels(
+          spec.interleaved,
+          (ch) => conn.channelSessions.has(ch) && !previousChannels?.includes(ch),
+        );
         if (!channels)
           throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no free interleaved channel');
-        for (const ch of channels) conn.channelSessions.set(ch, session);
-        transport = new TcpInterleavedTransport(conn.socket, channels, this.ctx.limits, () =>
-          this.ctx.endSession(session, 'slow'),
+        session = this.openSession(stream, conn, existing);
+        created = session !== existing;
+        const owner = session;
+        // Free the previous pair first: a re-SETUP may ask for the same channels.
+        existing?.tracks.get(track.id)?.transport.close();
+        previousClosed = true;
+        const channelMap = conn.channelSessions;
+        for (const ch of channels) channelMap.set(ch, owner);
+        transport = new TcpInterleavedTransport(
+          conn.socket,
+          channels,
+          this.ctx.limits,
+          () => {
+            this.ctx.endSession(owner, 'slow');
+            conn.socket.destroy();
+          },
+          () => {
+            for (const ch of channels) if (channelMap.get(ch) === owner) channelMap.delete(ch);
+          },
         );
-        reply = { ...spec, delivery: 'unicast', interleaved: channels, ssrc: track.codec.ssrc, extra: [] };
+        reply = {
+          transport: spec.transport,
+          profile: spec.profile,
+          lowerTransport: 'TCP',
+          delivery: 'unicast',
+          interleaved: channels,
+          ssrc: track.codec.ssrc,
+          mode: spec.mode,
+          extra: [],
+        };
       } else {
         const clientPorts = spec.clientPort!;
-        const pair = await this.ctx.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
+        pair = await this.ctx.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
+        const serverPorts = pair.ports;
+        let owner: Session | undefined;
         transport = await UdpTransport.open(
           pair,
           conn.remoteAddress,
           clientPorts,
-          (packet) => this.ctx.onRtcpFromClient(session, packet),
+          (packet) => {
+            if (owner) this.ctx.onRtcpFromClient(owner, packet);
+          },
           (port) => this.ctx.ports.release(port),
         );
+        pair = undefined; // the transport owns it now: closing the transport releases it
+        // The client may have gone, or its session ended, while the ports were bound.
+        if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+        if (existing && this.ctx.sessions.get(existing.id) !== existing)
+          throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
+        session = this.openSession(stream, conn, existing);
+        created = session !== existing;
+        owner = session;
+        existing?.tracks.get(track.id)?.transport.close();
+        previousClosed = true;
         reply = {
-          ...spec,
+          transport: spec.transport,
+          profile: spec.profile,
+          lowerTransport: spec.lowerTransport,
           delivery: 'unicast',
           destination: spec.destination === undefined ? undefined : conn.remoteAddress,
           clientPort: clientPorts,
-          serverPort: pair.ports,
+          serverPort: serverPorts,
           ssrc: track.codec.ssrc,
+          mode: spec.mode,
           extra: [],
         };
       }
+      const transportHeader = formatTransportHeader(reply);
+      session.tracks.set(track.id, { track, transport, url: request.uri });
+      if (created) this.ctx.sessionStarted(session);
+      return {
+        status: 200,
+        headers: [
+          ['Transport', transportHeader],
+          ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
+        ],
+      };
     } catch (err) {
-      if (!existing && session.tracks.size === 0) this.ctx.endSession(session, 'teardown');
+      transport?.close();
+      if (pair) releasePair(pair, this.ctx.ports);
+      if (existing && previousClosed) existing.tracks.delete(track.id);
+      if (created && session && session.tracks.size === 0) this.ctx.endSession(session, 'teardown');
       if (err instanceof RtspError) throw err;
       throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
     }
-    session.tracks.set(track.id, { track, transport, url: request.uri });
-    if (!existing) this.ctx.sessionStarted(session);
-    return {
-      status: 200,
-      headers: [
-        ['Transport', formatTransportHeader(reply)],
-        ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
-      ],
-    };
+  }
+
+  /** The session a SETUP adds to: the client's, or a new one within the limits. */
+  private openSession(stream: Stream, conn: RtspConnection, existing: Session | undefined): Session {
+    if (existing) return existing;
+    this.checkSessionLimits(stream, conn);
+    return this.ctx.sessions.create(stream, conn);
   }
 
   private async play(
@@ -340,26 +414,35 @@ export class Dispatcher {
       ['Range', formatRangeHeader({ unit: 'npt', start: 'now' })],
       ...sessionHeader(session),
     ];
-    if (session.state === 'playing') return { status: 200, headers: base };
     if (session.cancelPendingPlay)
       throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'PLAY already pending');
+    if (session.state === 'playing') return { status: 200, headers: base };
     session.state = 'playing';
 
     const cseq = request.headers.get('cseq');
     const lead = session.stream.leadTrack;
     const leadSetup = lead && lead.kind === 'video' ? session.tracks.get(lead.id) : undefined;
+    // Runs in a source's push (keyframe) or in a timer: it must not throw into either.
     const start = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
       session.cancelPendingPlay = undefined;
-      const now = wallClockMs();
-      const info = [...session.tracks.values()].map((st) => {
-        const exact = leadBatch && st === leadSetup;
-        return {
-          url: st.url,
-          seq: exact ? leadBatch.firstSeq : st.track.codec.nextSequence,
-          rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
-        };
-      });
-      conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', formatRtpInfo(info)]] });
+      try {
+        const now = wallClockMs();
+        const info = [...session.tracks.values()].map((st) => {
+          const exact = leadBatch && st === leadSetup;
+          return {
+            url: st.url,
+            seq: exact ? leadBatch.firstSeq : st.track.codec.nextSequence,
+            rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
+          };
+        });
+        const rtpInfo = formatRtpInfo(info);
+        conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', rtpInfo]] });
+      } catch (err) {
+        session.state = 'ready';
+        conn.writeResponse(cseq, { status: 500 });
+        this.ctx.reportError(err, conn);
+        return;
+      }
       for (const st of session.tracks.values()) {
         st.transport.start(st.track.kind === 'video');
         st.track.subscribe(st.transport);
@@ -375,33 +458,31 @@ export class Dispatcher {
     }
     // Answer right before the next keyframe goes out, so RTP-Info names exactly the first packet
     // this client receives and its first picture decodes cleanly.
-    await new Promise<void>((resolve) => {
+    return new Promise<ResponseSpec | null>((resolve) => {
       const cancelWait = lead!.onNextKeyframe((batch) => {
         clearTimeout(timer);
-        try {
-          start(batch);
-        } finally {
-          resolve();
-        }
+        start(batch);
+        resolve(null);
       });
       const timer = setTimeout(() => {
         cancelWait();
         start();
-        resolve();
+        resolve(null);
       }, this.ctx.limits.playStartTimeoutMs);
-      session.cancelPendingPlay = () => {
+      // A PAUSE or TEARDOWN from another connection, or the session's end, while this PLAY waits:
+      // it is still answered — as played and paused at once, or as a session that is gone.
+      session.cancelPendingPlay = (outcome) => {
         clearTimeout(timer);
         cancelWait();
         session.cancelPendingPlay = undefined;
-        resolve();
+        resolve(outcome === 'paused' ? { status: 200, headers: base } : { status: 454 });
       };
     });
-    return null;
   }
 
   private pause(target: Target, session: Session): ResponseSpec {
     this.checkAggregate(target, session);
-    session.cancelPendingPlay?.();
+    session.cancelPendingPlay?.('paused');
     for (const st of session.tracks.values()) {
       st.track.unsubscribe(st.transport);
       st.transport.stop();
@@ -453,7 +534,8 @@ function isSupported(spec: TransportSpec, conn: RtspConnection, udpAllowed: bool
   if (spec.lowerTransport === 'TCP') return true;
   if (!udpAllowed) return false;
   if (spec.delivery === 'multicast') return false;
-  if (!spec.clientPort) return false;
+  // Port 0 cannot be sent to (and would fail only once the ports were bound).
+  if (!spec.clientPort || spec.clientPort[0] === 0) return false;
   // Never send to a third party named in `destination` (reflection): only to the client itself.
   if (spec.destination !== undefined && spec.destination !== conn.remoteAddress) return false;
   return true;
@@ -462,11 +544,18 @@ function isSupported(spec: TransportSpec, conn: RtspConnection, udpAllowed: bool
 /** The requested pair if free, else the lowest free even pair (RFC 2326 12.39: the server may choose). */
 function pickChannels(
   requested: [number, number] | undefined,
-  used: Map<number, unknown>,
+  taken: (channel: number) => boolean,
 ): [number, number] | undefined {
-  if (requested && !used.has(requested[0]) && !used.has(requested[1])) return requested;
-  for (let ch = 0; ch < 255; ch += 2) if (!used.has(ch) && !used.has(ch + 1)) return [ch, ch + 1];
+  if (requested && !taken(requested[0]) && !taken(requested[1])) return requested;
+  for (let ch = 0; ch < 255; ch += 2) if (!taken(ch) && !taken(ch + 1)) return [ch, ch + 1];
   return undefined;
+}
+
+/** Closes a port pair that never became a transport and gives its ports back. */
+function releasePair(pair: UdpPortPair, ports: UdpPortPool): void {
+  pair.rtp.close();
+  pair.rtcp.close();
+  ports.release(pair.ports[0]);
 }
 
 /** The request URL in absolute form (a client may send a bare path). */

@@ -180,6 +180,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sessionPlaying: (s) => this.emit('play', s.info()),
       endSession: (s, reason) => this.endSession(s, reason),
       onRtcpFromClient: (s, packet) => this.onClientRtcp(s, packet),
+      reportError: (err, conn) =>
+        this.emit('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
       sendInitialReport: (st) => this.sendReport(st),
     });
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
@@ -225,6 +227,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (this.streams.has(normalized)) throw new Error(`a stream already exists at ${normalized}`);
     const stream = new Stream(normalized, options);
     this.streams.set(normalized, stream);
+    for (const track of stream.tracks) track.onSinkError = (err, sink) => this.onSinkError(err, sink);
+    // stream.close() called by the application ends the sessions like removeStream().
+    stream.once('close', () => {
+      if (this.streams.get(normalized) === stream) this.removeStream(normalized);
+    });
     return stream;
   }
 
@@ -365,10 +372,27 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
   }
 
+  /** A client's transport threw while a frame went out (a bug): that client's session ends, not the stream. */
+  private onSinkError(err: unknown, sink: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    for (const s of this.sessionTable.values()) {
+      for (const st of s.tracks.values()) {
+        if (st.transport !== sink) continue;
+        this.emit('clientError', error, {
+          remoteAddress: s.owner.remoteAddress,
+          remotePort: s.owner.remotePort,
+        });
+        this.endSession(s, 'error');
+        return;
+      }
+    }
+    this.emit('clientError', error, { remoteAddress: '', remotePort: 0 });
+  }
+
   private endSession(session: Session, reason: EndReason): void {
     if (!this.sessionTable.get(session.id)) return;
     this.sessionTable.delete(session);
-    session.cancelPendingPlay?.();
+    session.cancelPendingPlay?.('ended');
     for (const st of session.tracks.values()) {
       st.track.unsubscribe(st.transport);
       try {
@@ -376,14 +400,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       } catch {
         // The client may already be gone.
       }
+      // Also frees its interleaved channels on the connection they were set up on.
       st.transport.close();
-      if (session.owner instanceof RtspConnection) {
-        for (const ch of st.transport.channels ?? []) session.owner.channelSessions.delete(ch);
-      }
     }
-    const info = session.info();
-    if (reason === 'slow' && session.owner instanceof RtspConnection) session.owner.socket.destroy();
-    this.emit('sessionEnd', info, reason);
+    this.emit('sessionEnd', session.info(), reason);
   }
 
   private senderInfo(track: Track): RtcpSenderInfo {
@@ -415,7 +435,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private sendSenderReports(): void {
     const reports = new Map<Track, Buffer>();
     for (const s of this.sessionTable.values()) {
-      if (s.state !== 'playing') continue;
+      // Not while a PLAY waits for its keyframe: its answer must come before anything else.
+      if (s.state !== 'playing' || s.cancelPendingPlay) continue;
       for (const st of s.tracks.values()) {
         if (!st.track.started) continue;
         let sr = reports.get(st.track);

@@ -56,7 +56,7 @@ export class Session {
   lastActivityMs = performance.now();
   lastActivityAt = Date.now();
   /** Cancels a PLAY that is waiting for the next keyframe. */
-  cancelPendingPlay: (() => void) | undefined;
+  cancelPendingPlay: ((outcome: 'paused' | 'ended') => void) | undefined;
 
   constructor(id: string, stream: Stream, owner: SessionOwner) {
     this.id = id;

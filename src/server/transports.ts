@@ -37,6 +37,7 @@ export class TcpInterleavedTransport implements SessionTransport {
   readonly kind = 'tcp' as const;
   readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
   private active = false;
+  private closed = false;
   private waitingForKeyframe = true;
   private laggingSinceMs: number | undefined;
 
@@ -45,6 +46,8 @@ export class TcpInterleavedTransport implements SessionTransport {
     readonly channels: [number, number],
     private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
     private readonly onTooSlow: () => void,
+    /** Gives the channel pair back to the connection it was registered on. */
+    private readonly onClose: () => void = () => {},
   ) {}
 
   get queuedBytes(): number {
@@ -56,6 +59,7 @@ export class TcpInterleavedTransport implements SessionTransport {
   }
 
   start(gateOnKeyframe: boolean): void {
+    if (this.closed) return;
     this.active = true;
     this.waitingForKeyframe = gateOnKeyframe;
   }
@@ -99,7 +103,10 @@ export class TcpInterleavedTransport implements SessionTransport {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.active = false;
+    this.onClose();
   }
 }
 
@@ -157,6 +164,8 @@ export class UdpTransport implements SessionTransport {
   }
 
   start(gateOnKeyframe: boolean): void {
+    // A closed transport's sockets are gone: sending on them would throw.
+    if (this.closed) return;
     this.active = true;
     this.waitingForKeyframe = gateOnKeyframe;
   }

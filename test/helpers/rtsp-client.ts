@@ -12,10 +12,15 @@ export class RawRtspClient {
   private ended = false;
   readonly closed: Promise<void>;
   onFrame: ((frame: InterleavedFrame) => void) | undefined;
+  /** With `recordArrivals` set: what came, in order (`response 200`, `frame 1`), to check ordering. */
+  recordArrivals = false;
+  readonly arrivals: string[] = [];
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       for (const m of this.parser.push(chunk)) {
+        if (this.recordArrivals && m.kind !== 'request')
+          this.arrivals.push(m.kind === 'response' ? `response ${m.status}` : `frame ${m.channel}`);
         if (m.kind === 'response') this.responses.push(m);
         else if (m.kind === 'interleaved') {
           if (this.onFrame) this.onFrame(m);
