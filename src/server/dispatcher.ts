@@ -283,6 +283,8 @@ export class Dispatcher {
     if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
     // An authorize hook may have let time pass: a client gone meanwhile gets no session.
     if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+    if (this.ctx.findStream(stream.path) !== stream)
+      throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
     // PLAY names this URL in RTP-Info: refuse now what could not be written there then.
     try {
       formatRtpInfo([{ url: request.uri }]);
@@ -357,6 +359,8 @@ export class Dispatcher {
         if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
         if (existing && this.ctx.sessions.get(existing.id) !== existing)
           throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
+        if (this.ctx.findStream(stream.path) !== stream)
+          throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
         session = this.openSession(stream, conn, existing);
         created = session !== existing;
         owner = session;

@@ -194,6 +194,23 @@ describe('odd requests leave the server consistent', () => {
     }
   });
 
+  it('a SETUP whose stream was removed while authorize was deciding gets 404 and makes no session', async () => {
+    const m = await manualServer({
+      hooks: { authorize: () => new Promise((r) => setTimeout(() => r(true), 200)) },
+    });
+    try {
+      const c = await RawRtspClient.connect(m.server.port);
+      const setup = c.request('SETUP', `${m.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
+      await new Promise((r) => setTimeout(r, 50));
+      m.server.removeStream('/cam');
+      assert.equal((await setup).status, 404);
+      assert.equal(m.server.sessions().length, 0);
+      c.close();
+    } finally {
+      await m.server.close();
+    }
+  });
+
   it('interleaved frames split across writes do not run into the request deadline', async () => {
     const m = await manualServer({ requestTimeoutMs: 500 });
     try {
