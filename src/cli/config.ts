@@ -46,7 +46,11 @@ const pathSource = z.discriminatedUnion('source', [
     })
     .strict(),
   z
-    .object({ source: z.literal('file'), file: z.string().min(1), fps: z.number().positive().optional() })
+    .object({
+      source: z.literal('file'),
+      file: z.string().min(1),
+      fps: z.number().positive().max(1000).optional(),
+    })
     .strict(),
   z.object({ source: z.literal('ffmpeg'), ffmpeg: z.string().min(1) }).strict(),
 ]);
@@ -63,10 +67,11 @@ export const configSchema = z
     maxSessionsPerAddress: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     maxConnectionsPerAddress: z.number().int().positive().optional(),
-    requestTimeout: z.number().positive().optional(),
-    idleTimeout: z.number().positive().optional(),
+    // Seconds, bounded like the CLI's options (a timer past 2^31 ms would fire at once).
+    requestTimeout: z.number().positive().max(3600).optional(),
+    idleTimeout: z.number().positive().max(86400).optional(),
     maxBufferedBytes: z.number().int().min(65536).optional(),
-    maxLag: z.number().positive().optional(),
+    maxLag: z.number().positive().max(3600).optional(),
     tls: z
       .object({
         cert: z.string(),

@@ -84,8 +84,18 @@ export function parsePattern(text: string): { width: number; height: number; fps
   const width = Number(m?.[1]);
   const height = Number(m?.[2]);
   const fps = Number(m?.[3] ?? 25);
-  if (!m || width < 128 || height < 160 || width > 4096 || height > 2304 || fps < 1 || fps > 120) {
-    fail(`pattern ${text} must look like 1280x720@30 (128x160 to 4096x2304, 1 to 120 fps)`);
+  if (
+    !m ||
+    width < 128 ||
+    height < 160 ||
+    width > 4096 ||
+    height > 2304 ||
+    width % 2 !== 0 ||
+    height % 2 !== 0 ||
+    fps < 1 ||
+    fps > 120
+  ) {
+    fail(`pattern ${text} must look like 1280x720@30 (128x160 to 4096x2304, even sizes, 1 to 120 fps)`);
   }
   return { width, height, fps };
 }
@@ -230,6 +240,8 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
     paths.set(path, { source: 'pattern', pattern: v.pattern ?? '640x480@25', gop, audio: v.audio === true });
   }
+  // Every pattern is checked before any path starts: one bad path must not stop the server halfway.
+  for (const cfg of paths.values()) if (cfg.source === 'pattern') parsePattern(cfg.pattern);
   return paths;
 }
 
@@ -317,6 +329,9 @@ async function serve(argv: string[]): Promise<void> {
   const paths = pathSources(v, config);
 
   const level = v['log-level'] ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    fail(`--log-level must be trace, debug, info, warn, error, fatal or silent (got ${level})`);
+  }
   const log =
     v['log-json'] || !process.stdout.isTTY
       ? pino({ level, base: undefined })

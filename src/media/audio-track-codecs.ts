@@ -205,6 +205,10 @@ export class OpusTrackCodec implements TrackCodec {
     return this.packetizer.nextSequence;
   }
 
+  get continuesAt(): number | undefined {
+    return this.packetizer.nextTimestamp;
+  }
+
   toUnits(data: Buffer | Buffer[]): Buffer[] {
     return Array.isArray(data) ? data : [data];
   }
@@ -266,6 +270,10 @@ export class G711TrackCodec implements TrackCodec {
 
   get nextSequence(): number {
     return this.packetizer.nextSequence;
+  }
+
+  get continuesAt(): number | undefined {
+    return this.packetizer.nextTimestamp;
   }
 
   toUnits(data: Buffer | Buffer[]): Buffer[] {

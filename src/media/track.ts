@@ -22,6 +22,11 @@ export interface TrackCodec {
   packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null;
   /** The SDP media section, minus the control attribute which the track adds. */
   describe(): Omit<SdpMediaDescription, 'control'>;
+  /**
+   * Audio: the RTP timestamp right after the last packetized sample, where continuous audio goes
+   * on. Lets pushes without a pts follow the sample count rather than arrival jitter.
+   */
+  readonly continuesAt?: number;
 }
 
 /** Receives every batch of a track it subscribed to. Implemented by the server's transports. */
@@ -111,10 +116,16 @@ export class Track {
     // Without a pts the arrival time is the presentation time (a live encoder pushing as it encodes).
     const ptsUs = options.pts ?? now * 1000;
     this.clock.observe(ptsUs, now);
-    const rtpTimestamp = this.ticks(this.clock.elapsedUsAtPts(ptsUs));
-    const wasReady = this.codec.ready;
-    const batch = this.codec.packetize(units, rtpTimestamp);
-    if (!wasReady && this.codec.ready) this.flushReadyWaiters();
+    let rtpTimestamp = this.ticks(this.clock.elapsedUsAtPts(ptsUs));
+    if (options.pts === undefined) rtpTimestamp = this.alignToSamples(rtpTimestamp);
+    let batch: RtpPacketBatch | null;
+    try {
+      batch = this.codec.packetize(units, rtpTimestamp);
+    } finally {
+      // Readiness may come from toUnits (an ADTS header) or from packetize (parameter sets), and
+      // packetize may still refuse a unit after learning them: wake DESCRIBEs waiting in any case.
+      if (this.readyWaiters.length > 0 && this.codec.ready) this.flushReadyWaiters();
+    }
     if (batch === null || batch.packets.length === 0) return;
     this.lastSentRtpTimestamp = rtpTimestamp;
     this.stats.packets += batch.packets.length;
@@ -196,6 +207,20 @@ export class Track {
 
   private flushReadyWaiters(): void {
     for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /**
+   * Audio pushed without a pts, as a live encoder does, arrives with timer jitter: stamped by
+   * arrival, every packet would look like a new talkspurt (marker) with uneven steps. Continue from
+   * the previous push's last sample unless the push comes more than 40 ms late (a real gap) or
+   * the sample count has run more than a second ahead of the clock (a source faster than real time).
+   */
+  private alignToSamples(byArrival: number): number {
+    const next = this.codec.continuesAt;
+    if (next === undefined || this.codec.kind !== 'audio') return byArrival;
+    const late = (byArrival - next) | 0; // ticks, signed across the 32-bit wrap
+    const rate = this.codec.clockRate;
+    return late < rate * 0.04 && late > -rate ? next : byArrival;
   }
 
   private ticks(elapsedUs: number): number {

@@ -5,6 +5,7 @@ import { parseSps } from '../codecs/h264/sps.js';
 import { H265AnnexBReader } from '../codecs/h265/annexb.js';
 import { h265FrameRate } from '../codecs/h265/sps.js';
 import type { Track } from '../media/track.js';
+import { MediaFormatError } from '../protocol/errors.js';
 
 /** What the source needs to know of a codec: how to cut access units, where the frame rate is. */
 interface AnnexBFormat {
@@ -87,7 +88,8 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
 
   /** Opens the file and starts pushing. Errors (file gone, unreadable) are emitted, not thrown. */
   start(): void {
-    if (this.running) return;
+    // An already aborted signal never fires 'abort': check it here.
+    if (this.running || this.options.signal?.aborted) return;
     try {
       this.fd = openSync(this.options.file, 'r');
     } catch (err) {
@@ -95,7 +97,8 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
       return;
     }
     this.running = true;
-    this.startedAtMs = performance.now();
+    // Anchored so that the next frame is due now, also when starting again after stop().
+    this.startedAtMs = performance.now() - (this.framesSent * this.frameIntervalUs) / 1000;
     this.tick();
   }
 
@@ -152,6 +155,13 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
     while (this.queue.length < READ_AHEAD && this.fd !== undefined) {
       if (this.eof) {
         if (this.options.loop === false) return;
+        // A whole pass without one access unit would loop here forever.
+        if (this.unitsThisPass === 0) {
+          throw new MediaFormatError(
+            `${this.options.file} holds no ${this.options.codec ?? 'H264'} access unit`,
+          );
+        }
+        this.unitsThisPass = 0;
         this.eof = false;
         this.position = 0;
         this.reader = this.format.createReader();
@@ -161,15 +171,22 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
       this.position += n;
       if (n === 0) {
         this.eof = true;
-        for (const au of this.reader.flush()) this.queue.push(au);
+        for (const au of this.reader.flush()) this.enqueue(au);
         if (this.options.loop === false) return;
         if (this.position === 0) throw new Error(`${this.options.file} is empty`);
         continue;
       }
       // The reader may hand out views of its input, so give it a copy of the reused chunk.
-      for (const au of this.reader.push(Buffer.from(this.chunk.subarray(0, n)))) this.queue.push(au);
+      for (const au of this.reader.push(Buffer.from(this.chunk.subarray(0, n)))) this.enqueue(au);
     }
   }
+
+  private enqueue(au: Buffer[]): void {
+    this.queue.push(au);
+    this.unitsThisPass++;
+  }
+
+  private unitsThisPass = 0;
 
   private position = 0;
 }

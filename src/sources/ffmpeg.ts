@@ -127,6 +127,7 @@ export class FfmpegSource extends EventEmitter<{
   private run: Run | undefined;
   private stream: Stream | undefined;
   private running = false;
+  private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   /** Where the current run's timestamps land on the stream's timeline (µs). */
@@ -144,19 +145,26 @@ export class FfmpegSource extends EventEmitter<{
 
   /** Starts ffmpeg and finds its tracks: resolves once the codecs are known. */
   async open(): Promise<TrackCodec[]> {
+    this.stopped = false;
+    if (this.options.signal?.aborted) throw abortError();
     const run = await this.spawnRun();
     const mapped: MappedTrack[] = [];
     const used: Run['inputTracks'] = [];
-    for (const t of run.inputTracks) {
-      const m = await mapInputTrack(t, this.options);
-      if (m) {
-        mapped.push(m);
-        used.push(t);
+    try {
+      for (const t of run.inputTracks) {
+        const m = await mapInputTrack(t, this.options);
+        if (m) {
+          mapped.push(m);
+          used.push(t);
+        }
       }
-    }
-    if (mapped.length === 0) {
+      // stop() or an abort while ffmpeg was probed: nobody will stop this child later.
+      if (this.stopped) throw abortError();
+      if (mapped.length === 0) throw new Error('ffmpeg produced no track in a format smolrtsp can send');
+    } catch (err) {
       run.child.kill('SIGKILL');
-      throw new Error('ffmpeg produced no track in a format smolrtsp can send');
+      run.input.dispose();
+      throw err;
     }
     this.tracksMapped = mapped;
     this.run = { ...run, lanes: used };
@@ -180,6 +188,7 @@ export class FfmpegSource extends EventEmitter<{
   }
 
   stop(): void {
+    this.stopped = true;
     this.running = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -227,12 +236,14 @@ export class FfmpegSource extends EventEmitter<{
         this.options.probeTimeoutMs ?? 15000,
       );
       child.once('error', (err) => fail(err));
-      child.once('exit', (code) =>
-        fail(new Error(`ffmpeg exited (${code}) before any media: ${stderr.trim()}`)),
-      );
+      const onEarlyExit = (code: number | null) =>
+        fail(new Error(`ffmpeg exited (${code}) before any media: ${stderr.trim()}`));
+      child.once('exit', onEarlyExit);
       input.getTracks().then(
         (inputTracks) => {
           clearTimeout(timer);
+          // From here on an exit is the end of a run (pump lets the demuxer drain), not a failed probe.
+          child.off('exit', onEarlyExit);
           child.removeAllListeners('error');
           child.on('error', () => {});
           resolve({ child, input, inputTracks, lanes: [] });
@@ -331,4 +342,8 @@ export class FfmpegSource extends EventEmitter<{
     }
     this.pump(this.run);
   }
+}
+
+function abortError(): Error {
+  return new DOMException('ffmpeg source stopped before it opened', 'AbortError');
 }

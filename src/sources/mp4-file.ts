@@ -34,22 +34,24 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
   /** Opens the file and maps its tracks (those with an RTP mapping; others are skipped). */
   static async open(options: Mp4FileSourceOptions): Promise<Mp4FileSource> {
     const input = new Input({ formats: ALL_FORMATS, source: new FilePathSource(options.file) });
-    const all = await input.getTracks();
-    const mapped: MappedTrack[] = [];
-    const used: typeof all = [];
-    for (const t of all) {
-      const m = await mapInputTrack(t, options);
-      if (m) {
-        mapped.push(m);
-        used.push(t);
+    try {
+      const all = await input.getTracks();
+      const mapped: MappedTrack[] = [];
+      const used: typeof all = [];
+      for (const t of all) {
+        const m = await mapInputTrack(t, options);
+        if (m) {
+          mapped.push(m);
+          used.push(t);
+        }
       }
-    }
-    if (mapped.length === 0) {
+      if (mapped.length === 0) throw new Error(`${options.file}: no track in a format smolrtsp can send`);
+      const duration = await input.computeDuration();
+      return new Mp4FileSource(input, mapped, used, duration, options);
+    } catch (err) {
       input.dispose();
-      throw new Error(`${options.file}: no track in a format smolrtsp can send`);
+      throw err;
     }
-    const duration = await input.computeDuration();
-    return new Mp4FileSource(input, mapped, used, duration, options);
   }
 
   /** The codecs, in track order, to build the stream with: `server.addStream(path, { tracks: src.codecs })`. */
@@ -59,7 +61,8 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
 
   /** Starts pushing into `stream`, whose tracks must be `codecs` in the same order. */
   start(stream: Stream): void {
-    if (this.running) return;
+    // An already aborted signal never fires 'abort': check it here.
+    if (this.running || this.options.signal?.aborted) return;
     this.running = true;
     const startMs = performance.now();
     let firstPts: number | undefined;

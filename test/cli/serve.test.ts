@@ -1,7 +1,10 @@
 // The CLI as a user runs it: serves the default sample, and on SIGTERM ends sessions the way
 // TEARDOWN does (RTCP BYE to the client, sockets closed) and exits 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
@@ -61,6 +64,44 @@ describe('smolrtsp serve', () => {
       assert.match(out, /"reason":"shutdown"/);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses bad settings with a one-line reason and exit code 2, before serving anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-cli-'));
+    const config = (obj: unknown) => {
+      const file = join(dir, `c${Math.random()}.json`);
+      writeFileSync(file, JSON.stringify(obj));
+      return file;
+    };
+    const cases: Array<[string[], RegExp]> = [
+      [['--log-level', 'foo'], /--log-level must be trace, debug, info, warn, error, fatal or silent/],
+      [['--pattern', '321x240@25'], /pattern 321x240@25 must look like/],
+      // One bad path of several: nothing starts (it used to exit after /good was serving).
+      [
+        [
+          '--config',
+          config({
+            paths: {
+              '/good': { source: 'pattern', pattern: '640x480@25' },
+              '/small': { source: 'pattern', pattern: '100x100@25' },
+            },
+          }),
+        ],
+        /pattern 100x100@25 must look like/,
+      ],
+      [['--config', config({ idleTimeout: 3_000_000 })], /idleTimeout/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.doesNotMatch(r.stdout, /serving/);
     }
   });
 });

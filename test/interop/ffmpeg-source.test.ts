@@ -1,7 +1,7 @@
 // The ffmpeg source with a camera stand-in (ffmpeg's own test source in place of /dev/video0):
 // served, played by ffmpeg, and surviving its ffmpeg being killed.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -196,5 +196,29 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
     ]);
     assert.ok(r.grown[0] >= 15, `video: ${r.grown[0]} frames`);
     assert.equal(r.grown[1], 0);
+  });
+
+  it('an abort while open() probes kills its ffmpeg and rejects', async (t) => {
+    if (!requireTools(t, 'ffmpeg')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-ffmpeg-'));
+    const stand = join(dir, 'ffmpeg');
+    // Writes its pid (exec keeps it) so the test can look for the process afterwards.
+    writeFileSync(stand, '#!/bin/sh\necho $$ > "$(dirname "$0")/pid"\nexec ffmpeg "$@"\n');
+    chmodSync(stand, 0o755);
+    try {
+      const controller = new AbortController();
+      const source = new FfmpegSource({ args: ARGS, ffmpegPath: stand, signal: controller.signal });
+      const opening = source.open();
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(opening, { name: 'AbortError' });
+      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `ffmpeg ${pid} still running`);
+      // An already aborted signal does not even start ffmpeg.
+      const never = new FfmpegSource({ args: ARGS, ffmpegPath: stand, signal: AbortSignal.abort() });
+      await assert.rejects(never.open(), { name: 'AbortError' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

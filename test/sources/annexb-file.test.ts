@@ -91,4 +91,41 @@ describe('AnnexBFileSource', () => {
     source.start();
     assert.match(String(error), /ENOENT/);
   });
+
+  it('a file without one access unit is an error event, not an endless loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-'));
+    const file = join(dir, 'garbage.264');
+    writeFileSync(file, 'hello, this is not video\n');
+    const { track, got } = recordingTrack();
+    const source = new AnnexBFileSource(track, { file });
+    const errors: Error[] = [];
+    source.on('error', (e) => errors.push(e));
+    source.start(); // returned at all: the event loop is free
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(got.length, 0);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /holds no H264 access unit/);
+  });
+
+  it('start() after stop() goes on at once, without waiting out the time already played', async () => {
+    const { track, got } = recordingTrack();
+    const source = new AnnexBFileSource(track, { file: SAMPLE_FILE });
+    source.start();
+    await new Promise((r) => setTimeout(r, 400));
+    source.stop();
+    const before = got.length;
+    source.start();
+    await new Promise((r) => setTimeout(r, 400));
+    source.stop();
+    assert.ok(got.length - before >= 9, `${got.length - before} frames in 0.4 s after the restart`);
+  });
+
+  it('an already aborted signal keeps it from starting', async () => {
+    const { track, got } = recordingTrack();
+    const source = new AnnexBFileSource(track, { file: SAMPLE_FILE, signal: AbortSignal.abort() });
+    source.start();
+    await new Promise((r) => setTimeout(r, 100));
+    source.stop();
+    assert.equal(got.length, 0);
+  });
 });

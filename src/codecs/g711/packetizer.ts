@@ -55,6 +55,11 @@ export class G711Packetizer {
     return this.writer.payloadType;
   }
 
+  /** RTP timestamp right after the last packetized sample (undefined before the first). */
+  get nextTimestamp(): number | undefined {
+    return this.expectedTimestamp;
+  }
+
   /** Packetizes G.711 bytes whose first sample is at `rtpTimestamp`. An empty input gives an empty batch. */
   packetize(samples: Buffer, rtpTimestamp: number): RtpPacketBatch {
     const per = this.samplesPerPacket;

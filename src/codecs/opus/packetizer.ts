@@ -47,6 +47,11 @@ export class OpusPacketizer {
     return this.writer.payloadType;
   }
 
+  /** RTP timestamp right after the last packetized packet (undefined before the first). */
+  get nextTimestamp(): number | undefined {
+    return this.expectedTimestamp;
+  }
+
   /**
    * One RTP packet per Opus packet; the first at `rtpTimestamp`, the next ones after the previous
    * one's duration. Throws MediaFormatError for a malformed TOC or a packet too big for RTP.

@@ -62,8 +62,11 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
         this.encoder.requestKeyframe();
       };
     }
+    this.signal = options.signal;
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
+
+  private readonly signal: AbortSignal | undefined;
 
   get width(): number {
     return this.encoder.width;
@@ -78,9 +81,11 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
   }
 
   start(): this {
-    if (this.running) return this;
+    // An already aborted signal never fires 'abort': check it here.
+    if (this.running || this.signal?.aborted) return this;
     this.running = true;
-    this.startedAtMs = performance.now();
+    // Anchored so that the next frame is due now, also when starting again after stop().
+    this.startedAtMs = performance.now() - this.stats.frames * this.frameIntervalMs;
     this.tick();
     return this;
   }
