@@ -138,6 +138,7 @@ function parseServeArgs(argv: string[]) {
       'log-level': { type: 'string' },
       'log-json': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   });
 }
@@ -312,6 +313,10 @@ async function serve(argv: string[]): Promise<void> {
   }
   if (v.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (v.version) {
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
   let config: ServeConfigFile;
