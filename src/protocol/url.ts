@@ -40,7 +40,8 @@ export function parseRtspUrl(uri: string): RtspUrl {
   }
 
   const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(uri);
-  if (!schemeMatch) throw new RtspHeaderError(HEADER, `not an absolute RTSP URL or path: '${uri}'`);
+  if (!schemeMatch)
+    throw new RtspHeaderError(HEADER, `not an absolute RTSP URL or path: '${withoutUserInfo(uri)}'`);
   const scheme = schemeMatch[1].toLowerCase();
   if (!SCHEMES.has(scheme)) throw new RtspHeaderError(HEADER, `unsupported scheme '${scheme}'`);
 
@@ -58,21 +59,22 @@ export function parseRtspUrl(uri: string): RtspUrl {
     const userInfo = authority.slice(0, at);
     hostPort = authority.slice(at + 1);
     const colon = userInfo.indexOf(':');
-    result.user = decode(colon < 0 ? userInfo : userInfo.slice(0, colon));
-    if (colon >= 0) result.password = decode(userInfo.slice(colon + 1));
+    result.user = decode(colon < 0 ? userInfo : userInfo.slice(0, colon), true);
+    if (colon >= 0) result.password = decode(userInfo.slice(colon + 1), true);
   }
 
   let portText: string | undefined;
   if (hostPort.startsWith('[')) {
     const close = hostPort.indexOf(']');
-    if (close < 0) throw new RtspHeaderError(HEADER, `unterminated IPv6 address in '${uri}'`);
+    if (close < 0)
+      throw new RtspHeaderError(HEADER, `unterminated IPv6 address in '${withoutUserInfo(uri)}'`);
     result.host = hostPort.slice(1, close);
     if (!IPV6.test(result.host) || !result.host.includes(':')) {
       throw new RtspHeaderError(HEADER, `invalid IPv6 address '${result.host}'`);
     }
     const after = hostPort.slice(close + 1);
     if (after !== '' && !after.startsWith(':'))
-      throw new RtspHeaderError(HEADER, `garbage after host in '${uri}'`);
+      throw new RtspHeaderError(HEADER, `garbage after host in '${withoutUserInfo(uri)}'`);
     if (after !== '') portText = after.slice(1);
   } else {
     const colon = hostPort.indexOf(':');
@@ -98,12 +100,21 @@ function splitPathAndQuery(text: string): { path: string; query: string } {
   return { path: withoutFragment.slice(0, question), query: withoutFragment.slice(question + 1) };
 }
 
-function decode(text: string): string {
+/** The URI for an error message, with any `user:password@` replaced: messages end up in logs. */
+function withoutUserInfo(uri: string): string {
+  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+}
+
+/** Percent-decodes; `secret` text (a user name or password) is never quoted in the error. */
+function decode(text: string, secret = false): string {
   let decoded: string;
   try {
     decoded = decodeURIComponent(text);
   } catch {
-    throw new RtspHeaderError(HEADER, `invalid percent-encoding in '${text}'`);
+    throw new RtspHeaderError(
+      HEADER,
+      secret ? 'invalid percent-encoding in the user information' : `invalid percent-encoding in '${text}'`,
+    );
   }
   if (/[\x00-\x1f\x7f]/.test(decoded)) throw new RtspHeaderError(HEADER, 'encoded control characters');
   return decoded;

@@ -79,6 +79,17 @@ function parseNetwork(entry: string): Network {
     }
     bits = Number(prefixText);
   }
+  // Prefixes that would silently let in far more than meant: refuse them, an allow-list must not fail open.
+  if (!v4 && isV4(base) && bits < 96) {
+    throw new TypeError(
+      `ip filter: ${JSON.stringify(entry)} is an IPv4-mapped address with a prefix under /96, which covers far more than IPv4 addresses; write the IPv4 network instead`,
+    );
+  }
+  if (bits === 0 && (v4 ? base & 0xffffffffn : base) !== 0n) {
+    throw new TypeError(
+      `ip filter: ${JSON.stringify(entry)} matches every address; write ${v4 ? '0.0.0.0/0' : '::/0'} if meant`,
+    );
+  }
   const bits128 = v4 ? bits + 96 : bits;
   const mask = bits128 === 0 ? 0n : (ALL_ONES << BigInt(128 - bits128)) & ALL_ONES;
   // Host bits set (`10.0.0.1/8`) are cleared rather than refused: configs often name a host in its net.

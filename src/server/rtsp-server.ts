@@ -116,6 +116,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly perAddress = new Map<string, number>();
   private readonly streams = new Map<string, Stream>();
   private readonly connections = new Set<RtspConnection>();
+  /** RTSPS sockets still in their TLS handshake, by `address:port`. */
+  private readonly handshaking = new Map<string, Socket>();
   private readonly sessionTable: SessionTable;
   private readonly ports: UdpPortPool;
   private readonly dispatcher: Dispatcher;
@@ -187,9 +189,28 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
     this.tcp.on('error', (err) => this.emit('clientError', err, { remoteAddress: '', remotePort: 0 }));
     if (o.tls) {
-      this.tlsServer = createTlsServer({ cert: o.tls.cert, key: o.tls.key }, (socket) =>
-        this.accept(socket, true),
+      this.tlsServer = createTlsServer(
+        // A handshake must finish within the request deadline: a silent socket holds nothing long.
+        { cert: o.tls.cert, key: o.tls.key, handshakeTimeout: o.requestTimeoutMs },
+        (socket) => {
+          this.handshaking.delete(socketKey(socket));
+          this.accept(socket, true);
+        },
       );
+      // The address filter and the connection limits apply before the handshake: a denied or
+      // surplus client costs no TLS work, and sockets still handshaking count against the limits.
+      this.tlsServer.on('connection', (raw: Socket) => {
+        if (!this.admits(normalizeAddress(raw.remoteAddress ?? ''))) {
+          raw.on('error', () => {});
+          raw.destroy();
+          return;
+        }
+        const key = socketKey(raw);
+        this.handshaking.set(key, raw);
+        raw.once('close', () => {
+          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+        });
+      });
       // Failed handshakes (scanners, plain RTSP on the TLS port) end that socket only.
       this.tlsServer.on('tlsClientError', (err, socket) => {
         this.emit('clientError', err, {
@@ -278,6 +299,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     for (const s of [...this.sessionTable.values()]) this.endSession(s, 'shutdown');
     this.sessionTable.close();
+    // Sockets still in their TLS handshake would keep the TLS server from closing.
+    for (const raw of this.handshaking.values()) raw.destroy();
     for (const c of this.connections) c.close();
     const drained = Promise.all(
       [...this.connections].map(
@@ -290,20 +313,26 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await closed;
   }
 
+  /** Whether a new connection from `address` may come in: not closing, filter, limits (handshakes included). */
+  private admits(address: string): boolean {
+    if (this.closing) return false;
+    if (this.addressAllowed !== undefined && !this.addressAllowed(address)) return false;
+    if (this.connections.size + this.handshaking.size >= this.options.maxConnections) return false;
+    let fromAddress = this.perAddress.get(address) ?? 0;
+    for (const raw of this.handshaking.values()) {
+      if (normalizeAddress(raw.remoteAddress ?? '') === address) fromAddress++;
+    }
+    return fromAddress < this.options.maxConnectionsPerAddress;
+  }
+
   private accept(socket: Socket, secure: boolean): void {
     const address = normalizeAddress(socket.remoteAddress ?? '');
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (
-      this.closing ||
-      this.connections.size >= this.options.maxConnections ||
-      fromAddress >= this.options.maxConnectionsPerAddress ||
-      (this.addressAllowed !== undefined && !this.addressAllowed(address))
-    ) {
+    if (!this.admits(address)) {
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
-    this.perAddress.set(address, fromAddress + 1);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const conn = new RtspConnection(
       socket,
       {
@@ -472,6 +501,10 @@ function listenOn(server: TcpServer, port: number, host: string): Promise<void> 
       resolve();
     });
   });
+}
+
+function socketKey(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 function infoOf(c: RtspConnection): ConnectionInfo {

@@ -1,11 +1,13 @@
 // RTSPS: RTSP over TLS on its own port, with a self-signed certificate made here.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { RtspParser } from '../../src/protocol/parser.js';
+import { createServer } from '../../src/server/rtsp-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
@@ -13,6 +15,7 @@ describe('RTSPS', { concurrency: 1 }, () => {
   let dir = '';
   let ts: TestServer | undefined;
   let rtsps = '';
+  let pem: { cert: Buffer; key: Buffer } | undefined;
 
   before(async () => {
     if (!hasTool('openssl')) return;
@@ -39,7 +42,8 @@ describe('RTSPS', { concurrency: 1 }, () => {
       30_000,
     );
     assert.equal(r.code, 0, r.stderr);
-    ts = await startTestServer({ tls: { cert: readFileSync(cert), key: readFileSync(key), port: 0 } });
+    pem = { cert: readFileSync(cert), key: readFileSync(key) };
+    ts = await startTestServer({ tls: { ...pem, port: 0 } });
     rtsps = `rtsps://127.0.0.1:${ts.server.tlsPort}/test`;
   });
   after(async () => {
@@ -103,5 +107,61 @@ describe('RTSPS', { concurrency: 1 }, () => {
       20_000,
     );
     assert.equal(ok.stdout.toString().trim(), 'h264');
+  });
+
+  it('the address filter and the connection limits act before the handshake; close() does not wait for one', async (t) => {
+    if (!requireTools(t, 'openssl')) return;
+    const open = (port: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = tcpConnect(port, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+    const closedWithin = (s: Socket, ms: number) =>
+      new Promise<boolean>((resolve) => {
+        if (s.destroyed) return resolve(true);
+        const timer = setTimeout(() => resolve(false), ms);
+        s.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+    // Denied: the socket is closed without a handshake (a TLS client sees no certificate).
+    const denied = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { ...pem!, port: 0 },
+      ipFilter: { deny: ['127.0.0.1'] },
+    });
+    try {
+      let certSeen = false;
+      const client = tlsConnect(
+        { port: denied.tlsPort!, host: '127.0.0.1', rejectUnauthorized: false },
+        () => {
+          certSeen = true;
+        },
+      );
+      client.on('error', () => {});
+      await new Promise((r) => client.once('close', r));
+      assert.equal(certSeen, false, 'handshake completed for a denied address');
+    } finally {
+      await denied.close();
+    }
+    // Two per address: silent sockets (still handshaking) count; the third is closed at once.
+    const limited = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { ...pem!, port: 0 },
+      maxConnectionsPerAddress: 2,
+    });
+    const silent = [await open(limited.tlsPort!), await open(limited.tlsPort!)];
+    await new Promise((r) => setTimeout(r, 50));
+    const third = await open(limited.tlsPort!);
+    assert.equal(await closedWithin(third, 1000), true, 'a third handshaking socket was let in');
+    assert.equal(silent[0].destroyed, false);
+    const t0 = performance.now();
+    await limited.close();
+    const took = performance.now() - t0;
+    assert.ok(took < 1000, `close() took ${took.toFixed(0)} ms with sockets in their handshake`);
+    for (const s of silent) s.destroy();
   });
 });

@@ -47,7 +47,8 @@ export function parseRtpInfo(value: string): RtpInfoEntry[] {
 
 // A parameter needs a value: `ssrc=` with nothing after it is left to the URL, so formatting what
 // was parsed gives back text that parses the same.
-const TRAILING_PARAM = /^\s*(seq|rtptime|ssrc)\s*=\s*([^;\s][^;]*?)\s*$/i;
+// Matched against a trimmed tail: no lazy quantifier before `\s*$`, which was quadratic on long blanks.
+const TRAILING_PARAM = /^(seq|rtptime|ssrc)\s*=\s*([^;\s][^;]*)$/i;
 
 function parseEntry(entryText: string): RtpInfoEntry {
   const head = /^\s*url\s*=\s*/i.exec(entryText);
@@ -65,7 +66,7 @@ function parseEntry(entryText: string): RtpInfoEntry {
       rest = rest.slice(0, semicolon);
       continue;
     }
-    const param = TRAILING_PARAM.exec(tail);
+    const param = TRAILING_PARAM.exec(tail.trim());
     if (!param) break;
     sawParameter = true;
     const name = param[1].toLowerCase();

@@ -74,11 +74,17 @@ type KnownParameter =
  * (as gst-rtsp-server does), so one exotic entry does not make the whole SETUP fail; when none is
  * valid the first alternative's error is thrown.
  */
+const MAX_ALTERNATIVES = 16;
+
 export function parseTransportHeader(value: string): TransportSpec[] {
   const alternatives = splitOutsideQuotes(HEADER, value, ',')
     .map((a) => a.trim())
     .filter((a) => a !== '');
   if (alternatives.length === 0) throw new RtspHeaderError(HEADER, 'empty');
+  // Clients offer two or three; thousands of bad ones would each cost an exception.
+  if (alternatives.length > MAX_ALTERNATIVES) {
+    throw new RtspHeaderError(HEADER, `more than ${MAX_ALTERNATIVES} alternatives`);
+  }
   const specs: TransportSpec[] = [];
   let firstError: unknown;
   for (const alternative of alternatives) {

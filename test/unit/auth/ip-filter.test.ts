@@ -191,12 +191,30 @@ describe('addressToBigInt', () => {
     );
   });
 
+  it('refuses entries that would let in far more than they name', () => {
+    assert.throws(
+      () => createIpFilter({ allow: ['::ffff:192.168.0.0/16'] }),
+      /IPv4-mapped address with a prefix under \/96/,
+    );
+    assert.throws(() => createIpFilter({ allow: ['10.0.0.1/0'] }), /matches every address; write 0.0.0.0\/0/);
+    assert.throws(() => createIpFilter({ deny: ['::1/0'] }), /matches every address; write ::\/0/);
+    // What they meant still works.
+    const f = createIpFilter({ allow: ['::ffff:192.168.0.0/112', '0.0.0.0/0'] });
+    assert.equal(f('192.168.7.7'), true);
+    assert.equal(f('::1'), false);
+  });
+
   it('agrees with a 32-bit reference for random IPv4 networks', () => {
     fc.assert(
       fc.property(v4, v4, fc.integer({ min: 0, max: 32 }), (net, addr, bits) => {
         const toInt = (o: number[]) => o.reduce((acc, x) => acc * 256 + x, 0);
         const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
         const expected = (toInt(net) & mask) >>> 0 === (toInt(addr) & mask) >>> 0;
+        if (bits === 0 && toInt(net) !== 0) {
+          // `10.0.0.1/0` is refused: it would let in everyone where a host or network was meant.
+          assert.throws(() => createIpFilter({ allow: [`${net.join('.')}/0`] }), /matches every address/);
+          return;
+        }
         const allowed = createIpFilter({ allow: [`${net.join('.')}/${bits}`] });
         assert.equal(allowed(addr.join('.')), expected);
         assert.equal(allowed(`::ffff:${addr.join('.')}`), expected);

@@ -131,3 +131,14 @@ describe('parseRtpInfo', () => {
     );
   });
 });
+
+describe('parseRtpInfo on a hostile value', () => {
+  it('parses 200,000 blanks before a stray character in linear time', () => {
+    const value = `url=rtsp://h/a;seq=1${' '.repeat(200_000)}x`;
+    const t0 = performance.now();
+    // `seq=1   …x` is not a decimal: a typed error, as for any bad value.
+    assert.throws(() => parseRtpInfo(value), RtspError);
+    // The old lazy regex took about 2 s for 32,000 blanks (quadratic): 200,000 would take over a minute.
+    assert.ok(performance.now() - t0 < 500, `${performance.now() - t0} ms`);
+  });
+});

@@ -367,3 +367,17 @@ describe('Transport round trip', () => {
     );
   });
 });
+
+describe('parseTransportHeader limits', () => {
+  it('takes 16 alternatives and refuses a 17th with a 400', () => {
+    const one = 'RTP/AVP;unicast;client_port=5000-5001';
+    assert.equal(parseTransportHeader(Array(16).fill(one).join(',')).length, 16);
+    assert.throws(
+      () => parseTransportHeader(Array(17).fill(one).join(',')),
+      (err: unknown) =>
+        err instanceof RtspError && err.status === 400 && /more than 16 alternatives/.test(err.message),
+    );
+    // 8 KB of empty-valued junk (4,000 bad alternatives, each an exception before) is refused at once.
+    assert.throws(() => parseTransportHeader('=,'.repeat(4000)), /more than 16 alternatives/);
+  });
+});

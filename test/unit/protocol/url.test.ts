@@ -194,3 +194,19 @@ describe('resolveStreamAndTrack', () => {
     assert.deepEqual(asked, ['/live/cam/trackID=0', '/live/cam', '/live']);
   });
 });
+
+describe('parseRtspUrl error messages', () => {
+  it('never quote the user information (messages end up in logs)', () => {
+    for (const uri of [
+      'rtsp://admin:Sup3rS3cret@[::1/cam',
+      'rtsp://admin:Sup3r%zzS3cret@host/cam',
+      'rtsp://admin:Sup3rS3cret@[::1]x/cam',
+    ]) {
+      assert.throws(
+        () => parseRtspUrl(uri),
+        (err: unknown) => err instanceof RtspError && !/Sup3r|admin/.test(err.message),
+        uri,
+      );
+    }
+  });
+});
