@@ -156,12 +156,12 @@ describe('RTSPS', { concurrency: 1 }, () => {
     const silent = [await open(limited.tlsPort!), await open(limited.tlsPort!)];
     await new Promise((r) => setTimeout(r, 50));
     const third = await open(limited.tlsPort!);
-    assert.equal(await closedWithin(third, 1000), true, 'a third handshaking socket was let in');
+    assert.equal(await closedWithin(third, 3000), true, 'a third handshaking socket was let in');
     assert.equal(silent[0].destroyed, false);
     const t0 = performance.now();
     await limited.close();
     const took = performance.now() - t0;
-    assert.ok(took < 1000, `close() took ${took.toFixed(0)} ms with sockets in their handshake`);
+    assert.ok(took < 3000, `close() took ${took.toFixed(0)} ms with sockets in their handshake`);
     for (const s of silent) s.destroy();
   });
 });
