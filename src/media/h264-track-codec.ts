@@ -4,6 +4,7 @@ import { h264FmtpFromParameterSets } from '../codecs/h264/sdp.js';
 import { parseSps } from '../codecs/h264/sps.js';
 import type { SdpMediaDescription } from '../protocol/sdp.js';
 import type { RtpPacketBatch } from '../rtp/batch.js';
+import { SpsVideoInfo, type VideoInfo } from './sps-video-info.js';
 import type { TrackCodec } from './track.js';
 
 export interface H264TrackOptions {
@@ -23,10 +24,7 @@ export class H264TrackCodec implements TrackCodec {
   readonly payloadType: number;
   readonly ssrc: number;
   private readonly packetizer: H264Packetizer;
-  private width: number | undefined;
-  private height: number | undefined;
-  private frameRate: number | undefined;
-  private spsSeen: Buffer | undefined;
+  private readonly pictures = new SpsVideoInfo(parseSps);
 
   constructor(options: H264TrackOptions, random: { uint32(): number; uint16(): number }) {
     this.payloadType = options.payloadType ?? 96;
@@ -39,7 +37,7 @@ export class H264TrackCodec implements TrackCodec {
     });
     if (options.sps && options.pps) {
       this.packetizer.setParameterSets(options.sps, options.pps);
-      this.noteSps(options.sps);
+      this.pictures.note(options.sps);
     }
   }
 
@@ -52,8 +50,8 @@ export class H264TrackCodec implements TrackCodec {
   }
 
   /** Picture size and rate read from the SPS, once seen. */
-  get videoInfo(): { width?: number; height?: number; frameRate?: number } {
-    return { width: this.width, height: this.height, frameRate: this.frameRate };
+  get videoInfo(): VideoInfo {
+    return this.pictures.current;
   }
 
   toUnits(data: Buffer | Buffer[]): Buffer[] {
@@ -61,7 +59,7 @@ export class H264TrackCodec implements TrackCodec {
   }
 
   packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
-    for (const nal of units) if (nal.length > 0 && nalType(nal) === 7) this.noteSps(nal);
+    for (const nal of units) if (nal.length > 0 && nalType(nal) === 7) this.pictures.note(nal);
     if (units.length === 0) return null;
     return this.packetizer.packetize(units, rtpTimestamp);
   }
@@ -69,9 +67,7 @@ export class H264TrackCodec implements TrackCodec {
   describe(): Omit<SdpMediaDescription, 'control'> {
     const ps = this.packetizer.parameterSets;
     const fmtp = ps ? h264FmtpFromParameterSets(ps.sps, ps.pps) : 'packetization-mode=1';
-    const attributes: Array<[string, string | undefined]> = [];
-    if (this.frameRate) attributes.push(['framerate', String(this.frameRate)]);
-    if (this.width && this.height) attributes.push(['x-dimensions', `${this.width},${this.height}`]);
+    const attributes = this.pictures.sdpAttributes();
     return {
       kind: 'video',
       payloadType: this.payloadType,
@@ -80,18 +76,5 @@ export class H264TrackCodec implements TrackCodec {
       fmtp,
       attributes,
     };
-  }
-
-  private noteSps(sps: Buffer): void {
-    if (this.spsSeen?.equals(sps)) return;
-    this.spsSeen = Buffer.from(sps);
-    try {
-      const info = parseSps(sps);
-      this.width = info.width;
-      this.height = info.height;
-      this.frameRate = info.frameRate ?? undefined;
-    } catch {
-      // A malformed SPS still gets sent; only the SDP hints are lost.
-    }
   }
 }

@@ -5,6 +5,7 @@ import { h265FmtpFromParameterSets } from '../codecs/h265/sdp.js';
 import { parseH265Sps } from '../codecs/h265/sps.js';
 import type { SdpMediaDescription } from '../protocol/sdp.js';
 import type { RtpPacketBatch } from '../rtp/batch.js';
+import { SpsVideoInfo, type VideoInfo } from './sps-video-info.js';
 import type { TrackCodec } from './track.js';
 
 export interface H265TrackOptions {
@@ -27,10 +28,7 @@ export class H265TrackCodec implements TrackCodec {
   readonly payloadType: number;
   readonly ssrc: number;
   private readonly packetizer: H265Packetizer;
-  private width: number | undefined;
-  private height: number | undefined;
-  private frameRate: number | undefined;
-  private spsSeen: Buffer | undefined;
+  private readonly pictures = new SpsVideoInfo(parseH265Sps);
 
   constructor(options: H265TrackOptions, random: { uint32(): number; uint16(): number }) {
     this.payloadType = options.payloadType ?? 96;
@@ -44,7 +42,7 @@ export class H265TrackCodec implements TrackCodec {
     });
     if (options.vps && options.sps && options.pps) {
       this.packetizer.setParameterSets(options.vps, options.sps, options.pps);
-      this.noteSps(options.sps);
+      this.pictures.note(options.sps);
     }
   }
 
@@ -57,8 +55,8 @@ export class H265TrackCodec implements TrackCodec {
   }
 
   /** Picture size and rate read from the SPS, once seen. */
-  get videoInfo(): { width?: number; height?: number; frameRate?: number } {
-    return { width: this.width, height: this.height, frameRate: this.frameRate };
+  get videoInfo(): VideoInfo {
+    return this.pictures.current;
   }
 
   toUnits(data: Buffer | Buffer[]): Buffer[] {
@@ -66,7 +64,7 @@ export class H265TrackCodec implements TrackCodec {
   }
 
   packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
-    for (const nal of units) if (h265NalType(nal) === H265NalType.SPS) this.noteSps(nal);
+    for (const nal of units) if (h265NalType(nal) === H265NalType.SPS) this.pictures.note(nal);
     if (units.length === 0) return null;
     return this.packetizer.packetize(units, rtpTimestamp);
   }
@@ -84,9 +82,7 @@ export class H265TrackCodec implements TrackCodec {
           `sprop-pps=${ps.pps.toString('base64')}`;
       }
     }
-    const attributes: Array<[string, string | undefined]> = [];
-    if (this.frameRate) attributes.push(['framerate', String(this.frameRate)]);
-    if (this.width && this.height) attributes.push(['x-dimensions', `${this.width},${this.height}`]);
+    const attributes = this.pictures.sdpAttributes();
     return {
       kind: 'video',
       payloadType: this.payloadType,
@@ -95,18 +91,5 @@ export class H265TrackCodec implements TrackCodec {
       fmtp,
       attributes,
     };
-  }
-
-  private noteSps(sps: Buffer): void {
-    if (this.spsSeen?.equals(sps)) return;
-    this.spsSeen = Buffer.from(sps);
-    try {
-      const info = parseH265Sps(sps);
-      this.width = info.width;
-      this.height = info.height;
-      this.frameRate = info.frameRate ?? undefined;
-    } catch {
-      // A malformed SPS still gets sent; only the SDP hints are lost.
-    }
   }
 }

@@ -2,9 +2,10 @@
  * RTP → H.264 access units (RFC 6184, non-interleaved mode): Single NAL Unit, STAP-A and FU-A.
  * Used by tests and the relay client; throughput matters less than on the sending side.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { RtpFormatError } from '../../rtp/errors.js';
 import { readRtpHeader } from '../../rtp/packet.js';
+import { FuReassembler } from '../fu-reassembler.js';
 import { NalType } from './annexb.js';
 
 export interface H264AccessUnit {
@@ -24,11 +25,8 @@ export class H264Depacketizer {
   private keyframe = false;
   private expectedSeq = -1;
   /** Fragments of the FU-A being reassembled; null when none (or it was broken by loss). */
-  private fuParts: Buffer[] | null = null;
-  private fuLength = 0;
-  private fuHeader = 0;
+  private readonly fu = new FuReassembler(1);
   private lost = 0;
-  private droppedFragments = 0;
   /** Completed access units not yet returned. */
   private ready: H264AccessUnit[] = [];
 
@@ -39,7 +37,7 @@ export class H264Depacketizer {
 
   /** FU-A fragments thrown away because their NAL unit could not be completed. */
   get droppedFragmentCount(): number {
-    return this.droppedFragments;
+    return this.fu.dropped;
   }
 
   /**
@@ -64,14 +62,14 @@ export class H264Depacketizer {
       const ahead = (seq - this.expectedSeq) & 0xffff;
       if (ahead >= 0x10000 - MAX_MISORDER) return this.nextReady(); // late or duplicate: dropped
       this.lost += ahead;
-      this.dropFragments();
+      this.fu.drop();
     }
     this.expectedSeq = (seq + 1) & 0xffff;
 
     if (this.nalus.length > 0 && header.timestamp !== this.timestamp) {
       this.ready.push(this.takeAccessUnit()); // its marker was lost
     }
-    if (header.timestamp !== this.timestamp) this.dropFragments();
+    if (header.timestamp !== this.timestamp) this.fu.drop();
     this.timestamp = header.timestamp;
 
     if (type === NalType.STAP_A) {
@@ -89,7 +87,7 @@ export class H264Depacketizer {
     }
 
     if (header.marker) {
-      this.dropFragments();
+      this.fu.drop();
       // A marker can close an AU whose NALs were all lost; nothing to emit then.
       if (this.nalus.length > 0) this.ready.push(this.takeAccessUnit());
     }
@@ -103,7 +101,7 @@ export class H264Depacketizer {
 
   /** End of stream: every access unit still held, the one in progress (without marker) last. */
   flush(): H264AccessUnit[] {
-    this.dropFragments();
+    this.fu.drop();
     if (this.nalus.length > 0) this.ready.push(this.takeAccessUnit());
     const out = this.ready;
     this.ready = [];
@@ -117,41 +115,14 @@ export class H264Depacketizer {
 
   private addFragment(packet: Buffer, start: number, end: number): void {
     const fuHeader = packet[start + 1];
-    const isStart = (fuHeader & 0x80) !== 0;
-    const isEnd = (fuHeader & 0x40) !== 0;
-    const fragment = packet.subarray(start + 2, end);
-    if (isStart) {
-      this.dropFragments(); // a start while another FU is open: the open one lost its end
-      this.fuHeader = (packet[start] & 0xe0) | (fuHeader & 0x1f);
-      this.fuParts = [fragment];
-      this.fuLength = fragment.length;
-    } else if (this.fuParts === null) {
-      this.droppedFragments++; // its start was lost
-      return;
-    } else {
-      this.fuParts.push(fragment);
-      this.fuLength += fragment.length;
-    }
-    if (!isEnd) return;
-    const parts = this.fuParts;
-    const nal = Buffer.allocUnsafe(1 + this.fuLength);
-    nal[0] = this.fuHeader;
-    let p = 1;
-    for (let i = 0; i < parts.length; i++) {
-      nal.set(parts[i], p);
-      p += parts[i].length;
-    }
-    this.fuParts = null;
-    this.fuLength = 0;
-    this.addNal(nal);
-  }
-
-  private dropFragments(): void {
-    if (this.fuParts !== null) {
-      this.droppedFragments += this.fuParts.length;
-      this.fuParts = null;
-      this.fuLength = 0;
-    }
+    // The NAL header: F and NRI from the FU indicator, type from the FU header.
+    const nal = this.fu.push(
+      packet.subarray(start + 2, end),
+      (fuHeader & 0x80) !== 0,
+      (fuHeader & 0x40) !== 0,
+      (packet[start] & 0xe0) | (fuHeader & 0x1f),
+    );
+    if (nal) this.addNal(nal);
   }
 
   private takeAccessUnit(): H264AccessUnit {

@@ -9,6 +9,7 @@
 import { Buffer } from 'node:buffer';
 import { RtpFormatError } from '../../rtp/errors.js';
 import { readRtpHeader } from '../../rtp/packet.js';
+import { FuReassembler } from '../fu-reassembler.js';
 import { H265_NAL_HEADER_SIZE, H265NalType, isH265Irap } from './annexb.js';
 
 export interface H265AccessUnit {
@@ -34,12 +35,8 @@ export class H265Depacketizer {
   private keyframe = false;
   private expectedSeq = -1;
   /** Fragments of the FU being reassembled; null when none (or it was broken by loss). */
-  private fuParts: Buffer[] | null = null;
-  private fuLength = 0;
-  private fuHeader0 = 0;
-  private fuHeader1 = 0;
+  private readonly fu = new FuReassembler(2);
   private lost = 0;
-  private droppedFragments = 0;
   /** Completed access units not yet returned. */
   private ready: H265AccessUnit[] = [];
 
@@ -54,7 +51,7 @@ export class H265Depacketizer {
 
   /** FU fragments thrown away because their NAL unit could not be completed. */
   get droppedFragmentCount(): number {
-    return this.droppedFragments;
+    return this.fu.dropped;
   }
 
   /**
@@ -85,14 +82,14 @@ export class H265Depacketizer {
       const ahead = (seq - this.expectedSeq) & 0xffff;
       if (ahead >= 0x10000 - MAX_MISORDER) return this.nextReady(); // late or duplicate: dropped
       this.lost += ahead;
-      this.dropFragments();
+      this.fu.drop();
     }
     this.expectedSeq = (seq + 1) & 0xffff;
 
     if (this.nalus.length > 0 && header.timestamp !== this.timestamp) {
       this.ready.push(this.takeAccessUnit()); // its marker was lost
     }
-    if (header.timestamp !== this.timestamp) this.dropFragments();
+    if (header.timestamp !== this.timestamp) this.fu.drop();
     this.timestamp = header.timestamp;
 
     if (type === H265NalType.AP) {
@@ -119,7 +116,7 @@ export class H265Depacketizer {
     }
 
     if (header.marker) {
-      this.dropFragments();
+      this.fu.drop();
       // A marker can close an AU whose NALs were all lost; nothing to emit then.
       if (this.nalus.length > 0) this.ready.push(this.takeAccessUnit());
     }
@@ -128,7 +125,7 @@ export class H265Depacketizer {
 
   /** End of stream: every access unit still held, the one in progress (without marker) last. */
   flush(): H265AccessUnit[] {
-    this.dropFragments();
+    this.fu.drop();
     if (this.nalus.length > 0) this.ready.push(this.takeAccessUnit());
     const out = this.ready;
     this.ready = [];
@@ -177,44 +174,15 @@ export class H265Depacketizer {
   private addFragment(packet: Buffer, start: number, end: number): void {
     const fuHeader = packet[start + 2];
     const isStart = (fuHeader & 0x80) !== 0;
-    const isEnd = (fuHeader & 0x40) !== 0;
-    // DONL follows the FU header in the first fragment only.
-    const fragment = packet.subarray(start + 3 + (isStart && this.donl ? 2 : 0), end);
-    if (isStart) {
-      this.dropFragments(); // a start while another FU is open: the open one lost its end
-      // The NAL header: F, LayerId and TID from the PayloadHdr, type from the FU header.
-      this.fuHeader0 = (packet[start] & 0x81) | ((fuHeader & 0x3f) << 1);
-      this.fuHeader1 = packet[start + 1];
-      this.fuParts = [fragment];
-      this.fuLength = fragment.length;
-    } else if (this.fuParts === null) {
-      this.droppedFragments++; // its start was lost
-      return;
-    } else {
-      this.fuParts.push(fragment);
-      this.fuLength += fragment.length;
-    }
-    if (!isEnd) return;
-    const parts = this.fuParts;
-    const nal = Buffer.allocUnsafe(H265_NAL_HEADER_SIZE + this.fuLength);
-    nal[0] = this.fuHeader0;
-    nal[1] = this.fuHeader1;
-    let p = H265_NAL_HEADER_SIZE;
-    for (let i = 0; i < parts.length; i++) {
-      nal.set(parts[i], p);
-      p += parts[i].length;
-    }
-    this.fuParts = null;
-    this.fuLength = 0;
-    this.addNal(nal);
-  }
-
-  private dropFragments(): void {
-    if (this.fuParts !== null) {
-      this.droppedFragments += this.fuParts.length;
-      this.fuParts = null;
-      this.fuLength = 0;
-    }
+    // DONL follows the FU header in the first fragment only. The NAL header: F, LayerId and TID
+    // from the PayloadHdr, type from the FU header.
+    const nal = this.fu.push(
+      packet.subarray(start + 3 + (isStart && this.donl ? 2 : 0), end),
+      isStart,
+      (fuHeader & 0x40) !== 0,
+      (((packet[start] & 0x81) | ((fuHeader & 0x3f) << 1)) << 8) | packet[start + 1],
+    );
+    if (nal) this.addNal(nal);
   }
 
   private takeAccessUnit(): H265AccessUnit {
