@@ -1,10 +1,28 @@
 // The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
 
 export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';
+export type {
+  AacTrackOptions,
+  G711Law,
+  G711TrackOptions,
+  GenericTrackOptions,
+  MjpegTrackOptions,
+  OpusTrackOptions,
+  RtpRandomSource,
+} from './media/audio-track-codecs.js';
+export {
+  AacTrackCodec,
+  G711TrackCodec,
+  GenericTrackCodec,
+  MjpegTrackCodec,
+  OpusTrackCodec,
+} from './media/audio-track-codecs.js';
 export type { H264TrackOptions } from './media/h264-track-codec.js';
 export { H264TrackCodec } from './media/h264-track-codec.js';
+export type { H265TrackOptions } from './media/h265-track-codec.js';
+export { H265TrackCodec } from './media/h265-track-codec.js';
 export type { StreamOptions, VideoTrackOptions } from './media/stream.js';
-export { Stream } from './media/stream.js';
+export { rtpRandom, Stream } from './media/stream.js';
 export type { PushOptions, TrackCodec, TrackSink, TrackStats } from './media/track.js';
 export { Track } from './media/track.js';
 export { MediaFormatError, RtspError, RtspHeaderError, RtspParseError } from './protocol/errors.js';
@@ -24,7 +42,7 @@ export type {
   RtspServerOptions,
   RtspsOptions,
 } from './server/rtsp-server.js';
-export { createServer, RtspServer, VERSION } from './server/rtsp-server.js';
+export { createServer, ListenError, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';

@@ -1,4 +1,3 @@
-import type { InputTrack } from 'mediabunny';
 import { splitAnnexB } from '../codecs/h264/annexb.js';
 import { AacTrackCodec, OpusTrackCodec } from '../media/audio-track-codecs.js';
 import { H264TrackCodec } from '../media/h264-track-codec.js';
@@ -6,6 +5,23 @@ import { H265TrackCodec } from '../media/h265-track-codec.js';
 import { rtpRandom } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
 import { MediaFormatError } from '../protocol/errors.js';
+
+/**
+ * What `mapInputTrack` reads of a demuxed track (mediabunny's `InputTrack` has all of it). Structural on
+ * purpose: the package's declarations must not pull in mediabunny's types, which bring the WebCodecs DOM
+ * types with them and break consumers that type-check without `skipLibCheck`.
+ */
+export interface DemuxedTrack {
+  getCodec(): Promise<string | null>;
+  isVideoTrack(): boolean;
+  isAudioTrack(): boolean;
+}
+
+/** What video and audio tracks add (mediabunny's `InputVideoTrack` / `InputAudioTrack`). */
+interface DemuxedMediaTrack extends DemuxedTrack {
+  getDecoderConfig(): Promise<{ description?: AllowSharedBufferSource } | null>;
+  getNumberOfChannels?(): Promise<number>;
+}
 
 /** A demuxed track made ready for a stream: its codec, and how its packets become units for it. */
 export interface MappedTrack {
@@ -97,12 +113,13 @@ export function parseHvcC(record: Buffer): { lengthSize: number; vps?: Buffer; s
  * sets; from MPEG-TS, Annex-B with in-band ones: both are handled.
  */
 export async function mapInputTrack(
-  track: InputTrack,
+  track: DemuxedTrack,
   options: MediaInputOptions = {},
 ): Promise<MappedTrack | undefined> {
   const name = (await track.getCodec()) ?? 'unknown';
   if (!track.isVideoTrack() && !track.isAudioTrack()) return undefined;
-  const config = (await track.getDecoderConfig()) as { description?: AllowSharedBufferSource } | null;
+  const media = track as DemuxedMediaTrack;
+  const config = await media.getDecoderConfig();
   const description = config?.description ? toBuffer(config.description) : undefined;
   if (track.isVideoTrack() && name === 'avc') {
     if (description) {
@@ -149,7 +166,7 @@ export async function mapInputTrack(
     return { kind: 'audio', name, codec, toUnits: (d) => codec.toUnits(asBuffer(d)) };
   }
   if (track.isAudioTrack() && name === 'opus') {
-    const channels = (await track.getNumberOfChannels()) >= 2 ? 2 : 1;
+    const channels = ((await media.getNumberOfChannels?.()) ?? 1) >= 2 ? 2 : 1;
     const codec = new OpusTrackCodec({ channels }, rtpRandom);
     return { kind: 'audio', name, codec, toUnits: (d) => [asBuffer(d)] };
   }
