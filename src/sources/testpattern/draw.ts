@@ -42,7 +42,8 @@ const TEXT: Colour = [235, 128, 128];
 const BOX: Colour = [235, 128, 128];
 
 export const MIN_PATTERN_WIDTH = 128;
-export const MIN_PATTERN_HEIGHT = 160;
+/** Small pictures (QQVGA 160x120) get the compact layout: three text lines with no gaps. */
+export const MIN_PATTERN_HEIGHT = 96;
 
 /** `HH:MM:SS.mmm` of a Unix time in milliseconds, UTC. */
 export function formatUtcClock(wallClockMs: number): string {
@@ -122,11 +123,13 @@ export class TestPatternCanvas {
     this.textCols = Math.floor(Math.floor(width / 16) / this.cellMbs);
 
     // Rows (macroblocks): bars | wedge (one cell) | panel (3 text lines, blank cell rows between).
-    const panelMbs = 7 * this.cellMbs;
+    // Below 10 cell rows the blank rows go, so the bars keep at least two macroblock rows.
+    const compact = this.heightMbs < 10 * this.cellMbs;
+    const panelMbs = (compact ? 3 : 7) * this.cellMbs;
     const wedgeMbs = this.cellMbs;
     const barsMbs = this.heightMbs - panelMbs - wedgeMbs;
     const panelTopMb = barsMbs + wedgeMbs;
-    this.lineTopMbs = [1, 3, 5].map((cellRow) => panelTopMb + cellRow * this.cellMbs);
+    this.lineTopMbs = (compact ? [0, 1, 2] : [1, 3, 5]).map((cellRow) => panelTopMb + cellRow * this.cellMbs);
 
     // A square box half as tall as the bars (at most half the width, so it has room to move),
     // centred on them.

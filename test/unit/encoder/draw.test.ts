@@ -84,6 +84,8 @@ describe('TestPatternCanvas', () => {
     [350, 202],
     [128, 480],
     [128, 160],
+    [160, 120],
+    [128, 96],
   ]) {
     it(`${w}x${h}: flags every macroblock it changes, and not many more`, () => {
       const c = new TestPatternCanvas({ width: w, height: h, fps: 25, label: '/test' });
@@ -133,7 +135,7 @@ describe('TestPatternCanvas', () => {
       MediaFormatError,
     );
     assert.throws(
-      () => new TestPatternCanvas({ width: 640, height: 144, fps: 25, label: '' }),
+      () => new TestPatternCanvas({ width: 640, height: 80, fps: 25, label: '' }),
       MediaFormatError,
     );
   });
