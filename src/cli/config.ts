@@ -76,7 +76,7 @@ export const configSchema = z
       .object({
         cert: z.string(),
         key: z.string(),
-        port: z.number().int().min(0).max(65535).default(322),
+        port: z.number().int().min(0).max(65535).default(8322),
         allowUdp: z.boolean().default(false),
       })
       .strict()

@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { createSecureContext } from 'node:tls';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { G711TrackCodec } from '../media/audio-track-codecs.js';
 import { rtpRandom, type Stream } from '../media/stream.js';
 import type { AuthOptions } from '../server/auth.js';
+import { createIpFilter } from '../server/ip-filter.js';
 import { createServer, type RtspServer, type RtspServerOptions, VERSION } from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
 import { FfmpegSource } from '../sources/ffmpeg.js';
 import { Mp4FileSource } from '../sources/mp4-file.js';
+import { MIN_PATTERN_HEIGHT, MIN_PATTERN_WIDTH } from '../sources/testpattern/draw.js';
 import { createTestPattern } from '../sources/testpattern/source.js';
 import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
+import { hashPassword } from './hash-password.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
 Usage:
   smolrtsp serve [options]
+  smolrtsp hash-password NAME [--realm REALM] [--sha256]
+                      print a user's Digest HA1 for the config's "ha1Md5" (password on stdin)
 
 What to serve (one path from the command line; any number from --config):
   --pattern WxH@FPS   the built-in live test pattern (the default: 640x480@25)
@@ -56,7 +62,7 @@ Security:
   --deny CIDR         these addresses may not connect (repeatable; wins over --allow)
   --tls-cert FILE     certificate (PEM); with --tls-key enables RTSPS
   --tls-key FILE      private key (PEM)
-  --tls-port N        RTSPS port (default 322)
+  --tls-port N        RTSPS port (default 8322)
   --tls-allow-udp     let TLS clients take plain UDP media (default: TCP interleaved only)
 
 Logging:
@@ -66,8 +72,9 @@ Logging:
   -v, --version       the version
 `;
 
+/** Every startup failure: one line on stderr with the reason, exit code 2. */
 function fail(message: string): never {
-  process.stderr.write(`smolrtsp: ${message}\n\nRun smolrtsp serve --help for the options.\n`);
+  process.stderr.write(`smolrtsp: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(2);
 }
 
@@ -86,8 +93,8 @@ export function parsePattern(text: string): { width: number; height: number; fps
   const fps = Number(m?.[3] ?? 25);
   if (
     !m ||
-    width < 128 ||
-    height < 160 ||
+    width < MIN_PATTERN_WIDTH ||
+    height < MIN_PATTERN_HEIGHT ||
     width > 4096 ||
     height > 2304 ||
     width % 2 !== 0 ||
@@ -95,51 +102,85 @@ export function parsePattern(text: string): { width: number; height: number; fps
     fps < 1 ||
     fps > 120
   ) {
-    fail(`pattern ${text} must look like 1280x720@30 (128x160 to 4096x2304, even sizes, 1 to 120 fps)`);
+    fail(
+      `pattern ${text} must look like 1280x720@30 (${MIN_PATTERN_WIDTH}x${MIN_PATTERN_HEIGHT} to 4096x2304, even sizes, 1 to 120 fps)`,
+    );
   }
   return { width, height, fps };
 }
 
+/**
+ * `--name value` → `--name=value` for every option that takes a value. util.parseArgs refuses a
+ * separate value that starts with `-` ("argument is ambiguous"), and ffmpeg's arguments always do:
+ * `--ffmpeg "-f v4l2 -i /dev/video0"` must work as the help shows it. A value that starts with `--`
+ * is taken as the next option instead (a forgotten value then fails as missing).
+ */
+export function joinOptionValues(argv: readonly string[], valueOptions: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (a.startsWith('--') && valueOptions.has(a.slice(2)) && next !== undefined && !next.startsWith('--')) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+const SERVE_OPTIONS = {
+  config: { type: 'string' },
+  file: { type: 'string' },
+  pattern: { type: 'string' },
+  gop: { type: 'string' },
+  ffmpeg: { type: 'string' },
+  audio: { type: 'boolean' },
+  path: { type: 'string' },
+  fps: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'rtp-ports': { type: 'string' },
+  'session-timeout': { type: 'string' },
+  'max-sessions': { type: 'string' },
+  'max-sessions-per-path': { type: 'string' },
+  'max-sessions-per-connection': { type: 'string' },
+  'max-sessions-per-address': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-buffered': { type: 'string' },
+  'max-lag': { type: 'string' },
+  user: { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true },
+  deny: { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-port': { type: 'string' },
+  'tls-allow-udp': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'log-json': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Options of `serve` that take a value (the rest are flags). */
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(
+  Object.entries(SERVE_OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([name]) => name),
+);
+
 function parseServeArgs(argv: string[]) {
   return parseArgs({
-    args: argv,
+    args: joinOptionValues(argv, VALUE_OPTIONS),
     strict: true,
     allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      file: { type: 'string' },
-      pattern: { type: 'string' },
-      gop: { type: 'string' },
-      ffmpeg: { type: 'string' },
-      audio: { type: 'boolean' },
-      path: { type: 'string' },
-      fps: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'rtp-ports': { type: 'string' },
-      'session-timeout': { type: 'string' },
-      'max-sessions': { type: 'string' },
-      'max-sessions-per-path': { type: 'string' },
-      'max-sessions-per-connection': { type: 'string' },
-      'max-sessions-per-address': { type: 'string' },
-      'max-connections': { type: 'string' },
-      'max-connections-per-address': { type: 'string' },
-      'request-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-buffered': { type: 'string' },
-      'max-lag': { type: 'string' },
-      user: { type: 'string', multiple: true },
-      allow: { type: 'string', multiple: true },
-      deny: { type: 'string', multiple: true },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-port': { type: 'string' },
-      'tls-allow-udp': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'log-json': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
+    options: SERVE_OPTIONS,
   });
 }
 
@@ -173,11 +214,18 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
       tls = {
         cert: readFileSync(tlsCert),
         key: readFileSync(tlsKey),
-        port: intOption('tls-port', v['tls-port'], 0, 65535) ?? c.tls?.port ?? 322,
+        port: intOption('tls-port', v['tls-port'], 0, 65535) ?? c.tls?.port ?? 8322,
         allowUdp: v['tls-allow-udp'] === true || c.tls?.allowUdp === true,
       };
     } catch (err) {
       fail(`cannot read the TLS certificate or key: ${(err as Error).message}`);
+    }
+    try {
+      createSecureContext({ cert: tls.cert, key: tls.key });
+    } catch (err) {
+      fail(
+        `the TLS certificate and key do not make a usable pair (${tlsCert}, ${tlsKey}): ${(err as Error).message}`,
+      );
     }
   }
 
@@ -196,6 +244,11 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
   }
   const allow = [...(c.ipAllow ?? []), ...(v.allow ?? [])];
   const deny = [...(c.ipDeny ?? []), ...(v.deny ?? [])];
+  try {
+    createIpFilter({ allow, deny });
+  } catch (err) {
+    fail(`--allow/--deny: ${(err as Error).message}`);
+  }
 
   return {
     port: intOption('port', v.port, 0, 65535) ?? c.port ?? 8554,
@@ -230,8 +283,22 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   const paths = new Map<string, PathSourceConfig>(Object.entries(c.paths));
   const given = [v.file, v.pattern, v.ffmpeg].filter((x) => x !== undefined).length;
   if (given > 1) fail('--file, --pattern and --ffmpeg are exclusive');
+  // Options that only one kind of source reads are refused elsewhere rather than silently ignored.
+  const fileKind =
+    v.file === undefined ? undefined : /\.(264|h264|265|h265|hevc)$/i.test(v.file) ? 'annexb' : 'media';
+  if (v.audio && (v.file !== undefined || v.ffmpeg !== undefined))
+    fail('--audio gives the test pattern a sound track; it does not apply to --file or --ffmpeg');
+  if (v.gop !== undefined && v.file !== undefined)
+    fail(
+      '--gop sets the keyframe interval of the test pattern (and of video --ffmpeg encodes); a file keeps its own',
+    );
+  if (v.fps !== undefined && fileKind !== 'annexb')
+    fail(
+      '--fps applies to .264/.265 files only (the pattern takes WxH@FPS; MP4 and ffmpeg carry their own timing)',
+    );
   const gop = v.gop === undefined ? 2 : Number(v.gop);
-  if (!(gop > 0 && gop <= 60)) fail('--gop must be a number of seconds from 0 to 60');
+  if (!(gop > 0 && gop <= 60))
+    fail(`--gop must be a number of seconds above 0 and at most 60 (got ${v.gop})`);
   const path = v.path ?? '/test';
   if (!path.startsWith('/')) fail('--path must start with /');
   if (v.file !== undefined) {
@@ -345,9 +412,7 @@ async function serve(argv: string[]): Promise<void> {
           pretty({ sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),
         );
 
-  const server = await createServer(options).catch((err: Error) =>
-    fail(`cannot listen on ${options.host}:${options.port}: ${err.message}`),
-  );
+  const server = await createServer(options).catch((err: Error) => fail(err.message));
   server.on('connection', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'connected'));
   server.on('disconnect', (c) => log.debug({ client: `${c.remoteAddress}:${c.remotePort}` }, 'disconnected'));
   server.on('session', (s) =>
@@ -389,12 +454,11 @@ async function serve(argv: string[]): Promise<void> {
       log.info({ url, source: src.describe }, 'serving');
       lines.push(`  ${url}  (${src.describe})`);
     } catch (err) {
-      log.error({ path, err: (err as Error).message }, 'cannot start this path');
+      // All or nothing: a server missing one of its configured paths would look healthy while it is not.
+      for (const s of running) s.stop();
+      await server.close();
+      fail(`cannot serve ${path}: ${(err as Error).message}`);
     }
-  }
-  if (running.length === 0) {
-    await server.close();
-    fail('no stream could be started');
   }
   const first = lines[0].trim().split(/\s+/)[0];
   process.stdout.write(
@@ -434,6 +498,14 @@ async function main(): Promise<void> {
   }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
+    return;
+  }
+  if (command === 'hash-password') {
+    try {
+      process.stdout.write(await hashPassword(rest));
+    } catch (err) {
+      fail((err as Error).message);
+    }
     return;
   }
   if (command !== 'serve') fail(`unknown command ${command}`);

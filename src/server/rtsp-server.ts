@@ -48,7 +48,7 @@ export interface RtspServerOptions {
   /** A connection with no session and no request for this long is closed (default 60 s). */
   idleTimeoutMs?: number;
   /**
-   * RTSPS: RTSP over TLS on its own port (default 322) with this certificate and key (PEM). Clients
+   * RTSPS: RTSP over TLS on its own port (default 8322) with this certificate and key (PEM). Clients
    * use `rtsps://` and interleaved TCP inside the TLS connection.
    */
   tls?: RtspsOptions;
@@ -77,7 +77,7 @@ export interface RtspServerOptions {
 export interface RtspsOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** TLS port (default 322; 0 picks a free one). */
+  /** TLS port (default 8322; 0 picks a free one). */
   port?: number;
   /**
    * Let TLS clients choose plain UDP for the media (default false): the control channel would be
@@ -226,8 +226,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** Starts listening (RTSP, and RTSPS when configured); resolves with the RTSP port. */
   async listen(): Promise<number> {
-    await listenOn(this.tcp, this.options.port, this.options.host);
-    if (this.tlsServer) await listenOn(this.tlsServer, this.options.tls?.port ?? 322, this.options.host);
+    await listenOn(this.tcp, this.options.port, this.options.host, 'RTSP');
+    if (this.tlsServer) {
+      try {
+        await listenOn(this.tlsServer, this.options.tls?.port ?? 8322, this.options.host, 'RTSPS');
+      } catch (err) {
+        // Half a server is no use to anyone: give the RTSP port back too.
+        this.tcp.close();
+        throw err;
+      }
+    }
     return this.port;
   }
 
@@ -492,9 +500,34 @@ function withAuthentication(auth: Authenticator, hooks: DispatcherHooks): Dispat
   };
 }
 
-function listenOn(server: TcpServer, port: number, host: string): Promise<void> {
+/** A port that could not be bound; the message names the protocol, address and port that failed. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    readonly protocol: 'RTSP' | 'RTSPS',
+    readonly host: string,
+    readonly port: number,
+    readonly code: string | undefined,
+    cause: Error,
+  ) {
+    const why =
+      code === 'EACCES'
+        ? `permission denied${port < 1024 ? ' (ports below 1024 need root)' : ''}`
+        : code === 'EADDRINUSE'
+          ? 'address already in use'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no such local address'
+            : cause.message;
+    super(`cannot listen for ${protocol} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`, {
+      cause,
+    });
+  }
+}
+
+function listenOn(server: TcpServer, port: number, host: string, protocol: 'RTSP' | 'RTSPS'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new ListenError(protocol, host, port, err.code, err));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
