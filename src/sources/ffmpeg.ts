@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { EncodedPacketSink, Input, MPEG_TS, ReadableStreamSource } from 'mediabunny';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
+import { EncodedPacketSink, Input, MPEG_TS, ReadableStreamSource } from '../vendor/mediabunny.js';
 import { type MappedTrack, type MediaInputOptions, mapInputTrack } from './media-input.js';
 
 export interface FfmpegSourceOptions extends MediaInputOptions {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from 'mediabunny';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
+import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from '../vendor/mediabunny.js';
 import { type MappedTrack, type MediaInputOptions, mapInputTrack } from './media-input.js';
 
 export interface Mp4FileSourceOptions extends MediaInputOptions {
