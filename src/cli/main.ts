@@ -432,9 +432,10 @@ async function serve(argv: string[]): Promise<void> {
   );
   server.on('clientError', (err, c) => {
     // A peer resetting or leaving mid-write is routine for RTSP clients; anything else is worth a warning.
-    const routine = ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '');
+    const code = (err as NodeJS.ErrnoException).code;
+    const routine = ['ECONNRESET', 'EPIPE'].includes(code ?? '');
     log[routine ? 'debug' : 'warn'](
-      { client: `${c.remoteAddress}:${c.remotePort}`, err: err.message },
+      { client: `${c.remoteAddress}:${c.remotePort}`, err: err.message, ...(code ? { code } : {}) },
       'client error',
     );
   });

@@ -27,6 +27,8 @@ const HEADER = 'Request-URI';
 const SCHEMES = new Set<string>(['rtsp', 'rtsps', 'rtspu']);
 const REG_NAME = /^[A-Za-z0-9\-._~%!$&'()*+,;=]+$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(%25[A-Za-z0-9\-._~]+)?$/;
+/** Everything up to the last '@' of the authority (as parseRtspUrl reads it), with the scheme. */
+const USER_INFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/;
 
 /** Parses an absolute rtsp/rtsps/rtspu URL, `*`, or a bare absolute path. Throws RtspHeaderError on garbage. */
 export function parseRtspUrl(uri: string): RtspUrl {
@@ -101,8 +103,13 @@ function splitPathAndQuery(text: string): { path: string; query: string } {
 }
 
 /** The URI for an error message, with any `user:password@` replaced: messages end up in logs. */
-function withoutUserInfo(uri: string): string {
-  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+export function withoutUserInfo(uri: string): string {
+  return uri.replace(USER_INFO, '$1***@');
+}
+
+/** The URI with any `user:password@` removed, for echoing it in a response (Content-Base, RTP-Info). */
+export function stripUserInfo(uri: string): string {
+  return uri.replace(USER_INFO, '$1');
 }
 
 /** Percent-decodes; `secret` text (a user name or password) is never quoted in the error. */

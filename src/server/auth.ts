@@ -26,7 +26,7 @@
  * until its nonce expires: use RTSPS where that matters (and for Basic, which sends the password).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { RtspHeaderError } from '../protocol/errors.js';
+import { DigestUriMismatchError, RtspHeaderError } from '../protocol/errors.js';
 import {
   type Credentials,
   ha1 as computeHa1,
@@ -38,7 +38,7 @@ import {
   formatDigestChallenge,
   parseAuthorization,
 } from '../protocol/headers/authorization.js';
-import { parseRtspUrl } from '../protocol/url.js';
+import { parseRtspUrl, resolveStreamAndTrack, withoutUserInfo } from '../protocol/url.js';
 import type { AuthorizeResult, RequestInfo } from './dispatcher.js';
 import { addressToBigInt, isV4 } from './ip-filter.js';
 
@@ -159,6 +159,8 @@ const USER_NAME_FORBIDDEN = /[\x00-\x1f\x7f:]/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_NAMES_TRACKED = 4;
+/** A digest uri quoted in an error message is cut here: messages end up in logs. */
+const MAX_URI_SHOWN = 200;
 /** Throttled attempts queued further ahead than this are refused at once, unchecked. */
 const MAX_QUEUE_FACTOR = 2;
 
@@ -339,8 +341,12 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     const match = safeEqualHex(expected, d.response.toLowerCase());
     if (!found || !match) return { kind: 'wrong', user: d.username };
     // The answer is right. It must be for this request's target (RFC 2617 section 3.2.2.5)...
-    if (!sameTarget(d.uri, req.uri)) {
-      throw new RtspHeaderError('Authorization', 'digest uri does not name the request target');
+    if (!digestUriMatches(d.uri, req)) {
+      const shown = withoutUserInfo(d.uri);
+      throw new DigestUriMismatchError(
+        `digest uri '${shown.length > MAX_URI_SHOWN ? `${shown.slice(0, MAX_URI_SHOWN)}...` : shown}'` +
+          ` names neither the request URL nor the aggregate URL of its stream${req.path ? ` '${req.path}'` : ''}`,
+      );
     }
     // ...and for a nonce of ours that is still fresh; otherwise the client just needs a new one.
     if (!nonceIsFresh(d.nonce, req.remoteAddress)) return { kind: 'stale' };
@@ -478,11 +484,27 @@ export function failureKey(address: string): string {
   return `v6:${(value >> 64n).toString(16)}/64`;
 }
 
-/** Same stream path: absolute or bare, trailing slash or not, query ignored (the response hash covers the rest). */
-function sameTarget(digestUri: string, requestUri: string): boolean {
-  if (digestUri === requestUri) return true;
+/**
+ * Whether a Digest `uri` names what the request is for: the request URL itself, or the aggregate
+ * URL of the stream the request targets. live555 (openRTSP, VLC, many NVRs) puts its base URL, the
+ * DESCRIBE answer's Content-Base `rtsp://h/cam/`, in the uri of every request after DESCRIBE, so a
+ * SETUP of `rtsp://h/cam/trackID=0` carries uri `rtsp://h/cam/`. Scheme, host, port, user
+ * information and a trailing slash are not compared, and a query counts as URL matching reads it
+ * (`/cam?ch=1/trackID=0` is track trackID=0 of /cam); another stream, a parent or sibling path, or
+ * another track of the same stream is no match.
+ */
+function digestUriMatches(digestUri: string, req: RequestInfo): boolean {
+  if (digestUri === req.uri) return true;
   try {
-    return parseRtspUrl(digestUri).path === parseRtspUrl(requestUri).path;
+    const streamPath = req.path;
+    if (streamPath === undefined || streamPath === '*') {
+      return parseRtspUrl(digestUri).path === parseRtspUrl(req.uri).path;
+    }
+    // Resolved as if the request's stream were the only one: anything outside it throws (404).
+    const onlyThisStream = (path: string) => path === streamPath;
+    const named = resolveStreamAndTrack(digestUri, onlyThisStream);
+    const requested = resolveStreamAndTrack(req.uri, onlyThisStream);
+    return named.control === undefined || named.control === requested.control;
   } catch {
     return false;
   }

@@ -8,6 +8,8 @@ import type { SessionOwner } from './session.js';
 /** An answer the dispatcher builds; the connection adds CSeq and Server and writes it. */
 export interface ResponseSpec {
   status: number;
+  /** Reason phrase; the status's usual one when absent. */
+  reason?: string;
   headers?: Array<[string, string]>;
   body?: Buffer;
 }
@@ -95,7 +97,9 @@ export class RtspConnection implements SessionOwner {
     if (cseq !== undefined) headers.append('CSeq', cseq);
     headers.append('Server', this.serverHeader);
     for (const [name, value] of spec.headers ?? []) headers.append(name, value);
-    this.socket.write(serializeResponse({ status: spec.status, headers, body: spec.body }));
+    this.socket.write(
+      serializeResponse({ status: spec.status, reason: spec.reason, headers, body: spec.body }),
+    );
   }
 
   close(): void {
@@ -191,7 +195,8 @@ export class RtspConnection implements SessionOwner {
         const headers: Array<[string, string]> = [];
         const extra = (err as RtspError & { headers?: Array<[string, string]> }).headers;
         if (extra) headers.push(...extra);
-        this.writeResponse(cseq, { status: err.status, headers });
+        this.writeResponse(cseq, { status: err.status, reason: err.reason, headers });
+        if (err.report) this.handlers.onError(err, this);
         if (err.fatal) this.close();
       } else {
         this.handlers.onError(err as Error, this);

@@ -15,7 +15,7 @@ import {
 } from '../protocol/headers/transport.js';
 import type { RtspRequest } from '../protocol/message.js';
 import { writeSdp } from '../protocol/sdp.js';
-import { parseRtspUrl, resolveStreamAndTrack } from '../protocol/url.js';
+import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
 import type { ResponseSpec, RtspConnection } from './connection.js';
 import type { Session, SessionTable, SessionTrack } from './session.js';
 import { type SessionTransport, TcpInterleavedTransport, UdpTransport } from './transports.js';
@@ -225,7 +225,8 @@ export class Dispatcher {
     }
     // Parameter sets go into the SDP, so wait briefly for a source that has just started.
     const ready = await Promise.all(stream.tracks.map((t) => t.whenReady(this.ctx.limits.describeWaitMs)));
-    const base = formatContentBase(absoluteUrl(request.uri, conn));
+    // Never echo `user:password@` from the request URL: responses end up in logs and proxies.
+    const base = formatContentBase(absoluteUrl(stripUserInfo(request.uri), conn));
     let description: ReturnType<Stream['sessionDescription']>;
     try {
       description = stream.sessionDescription(conn.localAddress, String(Date.now()));
@@ -285,9 +286,11 @@ export class Dispatcher {
     if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
     if (this.ctx.findStream(stream.path) !== stream)
       throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
-    // PLAY names this URL in RTP-Info: refuse now what could not be written there then.
+    // PLAY names this URL (without user information) in RTP-Info: refuse now what could not be
+    // written there then.
+    const trackUrl = stripUserInfo(request.uri);
     try {
-      formatRtpInfo([{ url: request.uri }]);
+      formatRtpInfo([{ url: trackUrl }]);
     } catch {
       throw statusError(400, 'ERR_RTSP_BAD_REQUEST', 'request URL cannot be named in RTP-Info');
     }
@@ -380,7 +383,7 @@ export class Dispatcher {
         };
       }
       const transportHeader = formatTransportHeader(reply);
-      session.tracks.set(track.id, { track, transport, url: request.uri });
+      session.tracks.set(track.id, { track, transport, url: trackUrl });
       if (created) this.ctx.sessionStarted(session);
       return {
         status: 200,

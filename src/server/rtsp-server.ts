@@ -97,7 +97,10 @@ export interface RtspServerEvents {
   session: [info: SessionInfo];
   play: [info: SessionInfo];
   sessionEnd: [info: SessionInfo, reason: EndReason];
-  /** A problem with one client (socket error, handler bug). The server goes on serving the others. */
+  /**
+   * A problem with one client (socket error, handler bug, or a refusal flagged `report`, such as
+   * ERR_RTSP_DIGEST_URI_MISMATCH). The server goes on serving the others.
+   */
   clientError: [error: Error, info: ConnectionInfo];
 }
 

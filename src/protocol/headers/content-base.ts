@@ -13,19 +13,20 @@
  * accepts both `/cam?channel=1/trackID=0` and `/cam/trackID=0?channel=1`.
  */
 import { RtspHeaderError } from '../errors.js';
+import { withoutUserInfo } from '../url.js';
 import { hasControlChars } from './syntax.js';
 
 /** Returns `url` with exactly one trailing '/': `rtsp://h/cam` → `rtsp://h/cam/`, `rtsp://h/cam?x=1` → `rtsp://h/cam?x=1/`. */
 export function formatContentBase(url: string): string {
   if (url === '' || /\s/.test(url) || hasControlChars(url)) {
-    throw new RtspHeaderError('Content-Base', `invalid url '${url}'`);
+    throw new RtspHeaderError('Content-Base', `invalid url '${withoutUserInfo(url)}'`);
   }
   // A loop, not /\/+$/: that regex backtracks quadratically on a long run of slashes in a hostile URI.
   let end = url.length;
   while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
   const withoutSlashes = url.slice(0, end);
   if (withoutSlashes === '' || withoutSlashes.endsWith(':')) {
-    throw new RtspHeaderError('Content-Base', `invalid url '${url}'`);
+    throw new RtspHeaderError('Content-Base', `invalid url '${withoutUserInfo(url)}'`);
   }
   return `${withoutSlashes}/`;
 }

@@ -11,6 +11,7 @@
  * characters into control URLs.)
  */
 import { RtspHeaderError } from '../errors.js';
+import { withoutUserInfo } from '../url.js';
 import { assertHeaderSafe, parseDecimal } from './syntax.js';
 
 const HEADER = 'RTP-Info';
@@ -28,7 +29,7 @@ export function formatRtpInfo(entries: RtpInfoEntry[]): string {
   return entries
     .map((entry) => {
       if (entry.url === '' || /[\s"]/.test(entry.url))
-        throw new RtspHeaderError(HEADER, `invalid url '${entry.url}'`);
+        throw new RtspHeaderError(HEADER, `invalid url '${withoutUserInfo(entry.url)}'`);
       assertHeaderSafe(HEADER, 'url', entry.url);
       let out = `url=${entry.url}`;
       if (entry.seq !== undefined) out += `;seq=${checkedInteger('seq', entry.seq, 0xffff)}`;

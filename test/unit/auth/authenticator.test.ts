@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RtspHeaderError } from '../../../src/protocol/errors.js';
+import { DigestUriMismatchError, RtspHeaderError } from '../../../src/protocol/errors.js';
 import {
   type DigestAlgorithm,
   digestResponse,
@@ -225,6 +225,27 @@ describe('authenticator: Digest', () => {
     ['other host name and port', `${HOST}/cam`, 'rtsp://camera.local/cam'],
     ['query in the request only', `${HOST}/cam?channel=1`, `${HOST}/cam`],
     ['track URL', `${HOST}/cam/trackID=0`, '/cam/trackID=0'],
+    // live555 (openRTSP, VLC) sends its base URL, the Content-Base, as the uri of SETUP and PLAY.
+    ['track request, aggregate Content-Base uri (live555)', `${HOST}/cam/trackID=0`, `${HOST}/cam/`],
+    ['track request, aggregate uri without slash', `${HOST}/cam/trackID=0`, `${HOST}/cam`],
+    ['track request, bare aggregate path', `${HOST}/cam/trackID=0`, '/cam/'],
+    [
+      'track request, aggregate uri with another host spelling',
+      `${HOST}/cam/trackID=0`,
+      'rtsp://localhost/cam/',
+    ],
+    [
+      'track request, aggregate uri with user information',
+      `${HOST}/cam/trackID=0`,
+      'rtsp://a:b@127.0.0.1/cam/',
+    ],
+    [
+      'query-style track request, Content-Base with the query',
+      `${HOST}/cam?ch=1/trackID=0`,
+      `${HOST}/cam?ch=1/`,
+    ],
+    ['query-style track request, RFC 3986 track uri', `${HOST}/cam?ch=1/trackID=0`, '/cam/trackID=0?ch=1'],
+    ['aggregate request, uri with user information (live555 DESCRIBE)', `${HOST}/cam`, 'rtsp://u:p@h/cam'],
   ];
   for (const [name, requestUri, digestUri] of uriForms) {
     it(`compares uri leniently: ${name}`, async () => {
@@ -239,13 +260,28 @@ describe('authenticator: Digest', () => {
     ['another track', `${HOST}/cam/trackID=1`, `${HOST}/cam/trackID=0`],
     ['a prefix of the path', `${HOST}/cam/sub`, `${HOST}/cam`],
     ['garbage', `${HOST}/cam`, 'not a uri'],
+    ['a track of another stream', `${HOST}/cam/trackID=0`, `${HOST}/other/trackID=0`],
+    ['another stream, given as a Content-Base', `${HOST}/cam/trackID=0`, `${HOST}/other/`],
+    ['a parent path of the stream', `${HOST}/cam/trackID=0`, `${HOST}/`],
+    ['a parent path, bare', `${HOST}/cam/trackID=0`, '/'],
+    ['a sibling stream', `${HOST}/cam/trackID=0`, `${HOST}/cam2/`],
+    ['a parent of a nested stream', `${HOST}/live/cam/trackID=0`, `${HOST}/live/`],
+    ['another track, query style', `${HOST}/cam?ch=1/trackID=0`, `${HOST}/cam?ch=1/trackID=1`],
+    ['a track, for the aggregate', `${HOST}/cam`, `${HOST}/cam/trackID=0`],
+    ['another stream, with user information', `${HOST}/cam`, 'rtsp://alice:wonder%20land@h/other/'],
   ]) {
-    it(`a right answer for ${name} is 400`, async () => {
+    it(`a right answer for ${name} is 400 Digest URI Mismatch`, async () => {
       const c = await auth.authorize(request('SETUP', requestUri));
       const header = answer(c, { user: 'alice', password: 'wonder land', method: 'SETUP', uri: digestUri });
       await assert.rejects(auth.authorize(request('SETUP', requestUri, header)), (err: unknown) => {
         assert.ok(err instanceof RtspHeaderError);
+        assert.ok(err instanceof DigestUriMismatchError);
         assert.equal(err.status, 400);
+        assert.equal(err.code, 'ERR_RTSP_DIGEST_URI_MISMATCH');
+        assert.equal(err.reason, 'Digest URI Mismatch');
+        assert.equal(err.report, true);
+        assert.match(err.message, /digest uri/);
+        assert.doesNotMatch(err.message, /wonder/);
         return true;
       });
     });

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RtspError } from '../../../src/protocol/errors.js';
+import { formatContentBase } from '../../../src/protocol/headers/content-base.js';
+import { formatRtpInfo } from '../../../src/protocol/headers/rtp-info.js';
 import {
   parseRtspUrl,
   type RtspUrl,
   resolveStreamAndTrack,
   type StreamTarget,
+  stripUserInfo,
 } from '../../../src/protocol/url.js';
 
 describe('parseRtspUrl', () => {
@@ -208,5 +211,35 @@ describe('parseRtspUrl error messages', () => {
         uri,
       );
     }
+  });
+});
+
+describe('stripUserInfo', () => {
+  it('removes user:password@ as parseRtspUrl reads it (last @ of the authority)', () => {
+    const cases: Array<[string, string]> = [
+      ['rtsp://admin:S3cret@10.0.0.2:554/cam/', 'rtsp://10.0.0.2:554/cam/'],
+      ['rtsp://admin@[::1]/cam', 'rtsp://[::1]/cam'],
+      ['RTSPS://a:p@ss@h/cam?x=1', 'RTSPS://h/cam?x=1'],
+      ['rtsp://h/cam/a@b', 'rtsp://h/cam/a@b'],
+      ['rtsp://h/cam?user=a@b', 'rtsp://h/cam?user=a@b'],
+      ['/cam/trackID=0', '/cam/trackID=0'],
+      ['*', '*'],
+    ];
+    for (const [uri, expected] of cases) {
+      assert.equal(stripUserInfo(uri), expected, uri);
+      const { user: _user, password: _password, ...rest } = parseRtspUrl(uri);
+      assert.deepEqual(parseRtspUrl(stripUserInfo(uri)), rest, uri);
+    }
+  });
+
+  it('header formatters quote no user information in their errors', () => {
+    assert.throws(
+      () => formatContentBase('rtsp://admin:Sup3r@h/ca m'),
+      (err: unknown) => err instanceof RtspError && !/Sup3r|admin/.test(err.message),
+    );
+    assert.throws(
+      () => formatRtpInfo([{ url: 'rtsp://admin:Sup3r@h/ca m' }]),
+      (err: unknown) => err instanceof RtspError && !/Sup3r|admin/.test(err.message),
+    );
   });
 });
