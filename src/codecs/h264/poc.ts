@@ -95,6 +95,12 @@ export interface H264SliceHeader {
   mmco5: boolean;
 }
 
+/**
+ * Bytes of a slice NAL unit read for its header: enough for the longest pred_weight_table and
+ * reference list syntax of 32 references each, which real headers come nowhere near.
+ */
+const SLICE_HEADER_BYTES = 2048;
+
 const SLICE_P = 0;
 const SLICE_B = 1;
 const SLICE_SP = 3;
@@ -111,7 +117,8 @@ export function parseSliceHeader(
   const type = nalType(nal);
   const idr = type === NalType.IDR;
   const nalRefIdc = (nal[0] >> 5) & 3;
-  const reader = new BitReader(removeEmulationPrevention(nal), 1);
+  // The header is what is read: unescaping the whole slice data would copy it for nothing.
+  const reader = new BitReader(removeEmulationPrevention(nal.subarray(0, SLICE_HEADER_BYTES)), 1);
   reader.ue(); // first_mb_in_slice
   const sliceType = reader.ue() % 5;
   const ppsId = reader.ue();

@@ -69,7 +69,8 @@ export function parseH265SliceHeader(
   spsById: ReadonlyMap<number, H265SpsInfo>,
 ): H265SliceHeader {
   const type = h265NalType(nal);
-  const reader = new BitReader(removeEmulationPrevention(nal), H265_NAL_HEADER_SIZE);
+  // Only the start of the header is read: no need to unescape the slice data.
+  const reader = new BitReader(removeEmulationPrevention(nal.subarray(0, 64)), H265_NAL_HEADER_SIZE);
   if (!reader.flag()) throw new MediaFormatError('not the first slice segment of a picture');
   if (isH265Irap(type)) reader.skip(1); // no_output_of_prior_pics_flag
   const ppsId = reader.ue();

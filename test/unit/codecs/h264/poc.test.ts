@@ -1,7 +1,7 @@
 // H.264 picture order counts from slice headers, checked against what ffmpeg reports for a libx264
 // stream with B-frames, and on hand-built streams for POC types 1 and 2 and MMCO 5.
 import assert from 'node:assert/strict';
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AnnexBReader } from '../../../../src/codecs/h264/annexb.js';
@@ -10,7 +10,7 @@ import { parseSps } from '../../../../src/codecs/h264/sps.js';
 import { PresentationOrder } from '../../../../src/codecs/presentation-order.js';
 import { PictureOrderError } from '../../../../src/protocol/errors.js';
 import { SAMPLE_FILE } from '../../../helpers/server.js';
-import { addEmulationPrevention, BitWriter } from '../bitwriter.js';
+import { idr, pps, slice, sps } from './synthetic-stream.js';
 
 // libx264 defaults (3 B-frames, B-pyramid) but for keyint, 75 frames, IDRs at 0 and 40:
 //   ffmpeg -f lavfi -i testsrc2=size=128x96:rate=25 -t 3 -c:v libx264 -pix_fmt yuv420p -g 40 x.mp4
@@ -118,48 +118,3 @@ describe('H.264 POC', () => {
     assert.equal(new H264PocCounter().next([idr(0)]), null);
   });
 });
-
-// Hand-built Baseline stream: 32x32, log2_max_frame_num 4, POC lsb 4 bits.
-function nal(header: number, w: BitWriter): Buffer {
-  return Buffer.concat([Buffer.from([header]), addEmulationPrevention(w.trailing().toBuffer())]);
-}
-
-function sps(pocType: number): Buffer {
-  const w = new BitWriter().u(8, 66).u(8, 0).u(8, 30).ue(0).ue(0).ue(pocType);
-  if (pocType === 0) w.ue(0);
-  if (pocType === 1) w.flag(false).se(0).se(0).ue(0);
-  w.ue(2).flag(false).ue(1).ue(1).flag(true).flag(true).flag(false).flag(false);
-  return nal(0x67, w);
-}
-
-function pps(): Buffer {
-  const w = new BitWriter().ue(0).ue(0).flag(false).flag(false).ue(0).ue(0).ue(0).flag(false).u(2, 0);
-  w.se(0).se(0).se(0).flag(false).flag(false).flag(false);
-  return nal(0x68, w);
-}
-
-function idr(lsb: number): Buffer {
-  // I slice: first_mb, slice_type 7, pps 0, frame_num, idr_pic_id, poc lsb, dec_ref_pic_marking.
-  const w = new BitWriter().ue(0).ue(7).ue(0).u(4, 0).ue(0).u(4, lsb).flag(false).flag(false);
-  w.se(0); // slice_qp_delta: anything, the reader stops before
-  return nal(0x65, w);
-}
-
-function slice(kind: 'P' | 'B', lsb: number, frameNum: number, reference = true, mmco5 = false): Buffer {
-  const w = new BitWriter()
-    .ue(0)
-    .ue(kind === 'P' ? 5 : 6)
-    .ue(0)
-    .u(4, frameNum)
-    .u(4, lsb);
-  if (kind === 'B') w.flag(true); // direct_spatial_mv_pred_flag
-  w.flag(false); // num_ref_idx_active_override_flag
-  w.flag(false); // ref_pic_list_modification_flag_l0
-  if (kind === 'B') w.flag(false); // ..._l1
-  if (reference) {
-    w.flag(mmco5); // adaptive_ref_pic_marking_mode_flag
-    if (mmco5) w.ue(5).ue(0);
-  }
-  w.se(0);
-  return nal(reference ? 0x41 : 0x01, w);
-}
