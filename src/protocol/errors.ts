@@ -73,3 +73,13 @@ export class MediaFormatError extends RtspError {
     super(500, 'ERR_MEDIA_FORMAT', message);
   }
 }
+
+/**
+ * A video stream whose presentation order cannot be derived from its slice headers (e.g. H.264 POC
+ * type 1). `reason` says what the stream uses, as in "uses H.264 POC type 1".
+ */
+export class PictureOrderError extends MediaFormatError {
+  constructor(readonly reason: string) {
+    super(`stream ${reason}, whose presentation order cannot be derived`);
+  }
+}

@@ -1,15 +1,23 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
 import { AnnexBReader, nalType } from '../codecs/h264/annexb.js';
+import { H264PocCounter, type PictureOrder } from '../codecs/h264/poc.js';
 import { parseSps } from '../codecs/h264/sps.js';
 import { H265AnnexBReader } from '../codecs/h265/annexb.js';
+import { H265PocCounter } from '../codecs/h265/poc.js';
 import { h265FrameRate } from '../codecs/h265/sps.js';
+import { PresentationOrder } from '../codecs/presentation-order.js';
 import type { Track } from '../media/track.js';
-import { MediaFormatError } from '../protocol/errors.js';
+import { MediaFormatError, PictureOrderError } from '../protocol/errors.js';
 
-/** What the source needs to know of a codec: how to cut access units, where the frame rate is. */
+/**
+ * What the source needs to know of a codec: how to cut access units, where the frame rate is, and
+ * the picture order count of each access unit.
+ */
 interface AnnexBFormat {
   createReader(): { push(chunk: Buffer): Buffer[][]; flush(): Buffer[][] };
+  createPocCounter(): { next(au: readonly Buffer[]): PictureOrder | null };
   /** The frame rate from a parameter set in this access unit; undefined: none here; null: none known. */
   frameRate(au: Buffer[]): number | null | undefined;
 }
@@ -17,6 +25,7 @@ interface AnnexBFormat {
 const FORMATS: Record<'H264' | 'H265', AnnexBFormat> = {
   H264: {
     createReader: () => new AnnexBReader(),
+    createPocCounter: () => new H264PocCounter(),
     frameRate(au) {
       const sps = au.find((nal) => nalType(nal) === 7);
       return sps ? parseSps(sps).frameRate : undefined;
@@ -24,6 +33,7 @@ const FORMATS: Record<'H264' | 'H265', AnnexBFormat> = {
   },
   H265: {
     createReader: () => new H265AnnexBReader(),
+    createPocCounter: () => new H265PocCounter(),
     frameRate(au) {
       // VPS/SPS types 32/33: only an access unit carrying them can tell.
       if (!au.some((nal) => ((nal[0] >> 1) & 0x3f) === 33)) return undefined;
@@ -51,15 +61,22 @@ const READ_AHEAD = 16;
 /**
  * Plays an Annex-B H.264 or H.265 elementary stream file into a track in real time, looping. It reads the file in
  * chunks as it goes (any size works), paces access units by the frame rate from the SPS timing info (or
- * the option), and keeps the presentation clock running across loops. Assumes decode order equals
- * presentation order (no B-frames), as live encoders produce.
+ * the option), and keeps the presentation clock running across loops.
+ *
+ * Access units go out in decode order, one per frame interval; their presentation times come from
+ * the picture order counts in the slice headers, so B-frames are shown in order. A stream whose
+ * order cannot be derived (H.264 POC type 1, field pictures) is refused with an error event.
  */
 export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; loop: [] }> {
   private readonly options: AnnexBFileSourceOptions;
   private fd: number | undefined;
   private readonly format: AnnexBFormat;
   private reader: { push(chunk: Buffer): Buffer[][]; flush(): Buffer[][] };
-  private readonly queue: Buffer[][] = [];
+  /** Access units read ahead, with their decode index for `order`. */
+  private readonly queue: Array<{ au: Buffer[]; index: number }> = [];
+  /** Presentation places of all passes: one timeline across loops. */
+  private readonly order = new PresentationOrder();
+  private pocCounter: { next(au: readonly Buffer[]): PictureOrder | null };
   private eof = false;
   private timer: NodeJS.Timeout | undefined;
   private frameIntervalUs: number;
@@ -77,6 +94,7 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
     this.options = options;
     this.format = FORMATS[options.codec ?? 'H264'];
     this.reader = this.format.createReader();
+    this.pocCounter = this.format.createPocCounter();
     this.frameIntervalUs = 1_000_000 / (options.fps ?? 25);
     this.rateFixed = options.forceFps === true;
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
@@ -97,6 +115,14 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
       return;
     }
     this.running = true;
+    try {
+      // Read ahead before anchoring the clock, so the first frame is not late by the reading.
+      this.fill();
+    } catch (err) {
+      this.stop();
+      this.emit('error', err as Error);
+      return;
+    }
     // Anchored so that the next frame is due now, also when starting again after stop().
     this.startedAtMs = performance.now() - (this.framesSent * this.frameIntervalUs) / 1000;
     this.tick();
@@ -114,14 +140,17 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
     if (!this.running) return;
     try {
       this.fill();
-      const au = this.queue.shift();
-      if (!au) {
+      const next = this.queue.shift();
+      if (!next) {
         this.stop();
         this.emit('end');
         return;
       }
+      const { au, index } = next;
       this.learnRate(au);
-      this.track.pushUnits(au, { pts: this.framesSent * this.frameIntervalUs });
+      // fill() read on until the place was known (the end of the file ends a period).
+      const place = this.order.take(index) ?? index;
+      this.track.pushUnits(au, { pts: place * this.frameIntervalUs });
       this.framesSent++;
     } catch (err) {
       this.stop();
@@ -152,7 +181,11 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
   }
 
   private fill(): void {
-    while (this.queue.length < READ_AHEAD && this.fd !== undefined) {
+    // Read ahead, and on until the next access unit's presentation place is known.
+    while (
+      (this.queue.length < READ_AHEAD || (this.queue.length > 0 && !this.order.known(this.queue[0].index))) &&
+      this.fd !== undefined
+    ) {
       if (this.eof) {
         if (this.options.loop === false) return;
         // A whole pass without one access unit would loop here forever.
@@ -165,6 +198,7 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
         this.eof = false;
         this.position = 0;
         this.reader = this.format.createReader();
+        this.pocCounter = this.format.createPocCounter();
         this.emit('loop');
       }
       const n = readSync(this.fd, this.chunk, 0, CHUNK_BYTES, this.position);
@@ -172,6 +206,8 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
       if (n === 0) {
         this.eof = true;
         for (const au of this.reader.flush()) this.enqueue(au);
+        // The file's end ends its last POC period; a loop starts the next one.
+        this.order.endPeriod();
         if (this.options.loop === false) return;
         if (this.position === 0) throw new Error(`${this.options.file} is empty`);
         continue;
@@ -182,8 +218,28 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
   }
 
   private enqueue(au: Buffer[]): void {
-    this.queue.push(au);
+    let order: PictureOrder | null;
+    try {
+      order = this.pocCounter.next(au);
+    } catch (err) {
+      throw this.refusal(err);
+    }
+    this.queue.push({ au, index: this.order.add(order) });
     this.unitsThisPass++;
+  }
+
+  /** Why the file cannot be played in presentation order, and what to do instead. */
+  private refusal(err: unknown): Error {
+    if (!(err instanceof MediaFormatError)) return err as Error;
+    const name = basename(this.options.file);
+    const what =
+      err instanceof PictureOrderError
+        ? `${name} ${err.reason}, which smolrtsp cannot reorder`
+        : `${name}: cannot read the picture order of access unit ${this.unitsThisPass + 1} (${err.message})`;
+    const mp4 = name.replace(/\.[^.]*$/, '') + '.mp4';
+    return new MediaFormatError(
+      `${what}; put it in an MP4 (ffmpeg -i ${name} -c copy ${mp4}) and serve that`,
+    );
   }
 
   private unitsThisPass = 0;

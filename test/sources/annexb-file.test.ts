@@ -5,10 +5,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { AnnexBReader } from '../../src/codecs/h264/annexb.js';
 import { Track, type TrackCodec } from '../../src/media/track.js';
 import { AnnexBFileSource } from '../../src/sources/annexb-file.js';
 import { SAMPLE_FILE } from '../helpers/server.js';
+import { annexB, idr, pps, sps } from '../unit/codecs/h264/synthetic-stream.js';
+
+/** libx264 defaults (B-frames), 75 frames at 25 fps, IDRs at 0 and 40; see test/unit/codecs/h264/poc.test.ts. */
+const BFRAMES_264 = fileURLToPath(
+  new URL('../unit/codecs/h264/fixtures/bframes-128x96-25fps.264', import.meta.url),
+);
+/** Each access unit's place in presentation order, in decode order, as ffmpeg has it. */
+const BFRAMES_264_PLACES = [
+  0, 4, 2, 1, 3, 8, 6, 5, 7, 9, 13, 11, 10, 12, 17, 15, 14, 16, 19, 18, 23, 21, 20, 22, 25, 24, 29, 27, 26,
+  28, 30, 34, 32, 31, 33, 38, 36, 35, 37, 39, 40, 42, 41, 43, 47, 45, 44, 46, 48, 50, 49, 52, 51, 56, 54, 53,
+  55, 60, 58, 57, 59, 64, 62, 61, 63, 68, 66, 65, 67, 69, 71, 70, 74, 72, 73,
+];
 
 /** A track whose codec records what it is given instead of packetizing. */
 function recordingTrack() {
@@ -79,6 +92,46 @@ describe('AnnexBFileSource', () => {
       assert.deepEqual(got[i].units, five[i % 5], `frame ${i}`);
       assert.equal(ptsSeen[i], i * 10_000);
     }
+  });
+
+  it('B-frames: pts from the slice headers, in presentation order per loop, on one timeline', async () => {
+    const { track, got, ptsSeen } = recordingTrack();
+    // fps forced to 200 (the SPS says 25): 5 ms frames, so two passes of 75 fit in well under a second.
+    const source = new AnnexBFileSource(track, { file: BFRAMES_264, fps: 200, forceFps: true });
+    let loops = 0;
+    source.on('loop', () => loops++);
+    source.start();
+    const deadline = performance.now() + 5000;
+    while (got.length < 160 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    source.stop();
+    assert.ok(got.length >= 160, `${got.length} frames`);
+    assert.ok(loops >= 2, `${loops} loops`);
+    const expected = ptsSeen.map((_, i) => (75 * Math.floor(i / 75) + BFRAMES_264_PLACES[i % 75]) * 5000);
+    assert.deepEqual(ptsSeen, expected);
+    // Sent in decode order: the frames are the file's access units as they come.
+    const reader = new AnnexBReader();
+    const aus = [...reader.push(readFileSync(BFRAMES_264)), ...reader.flush()];
+    assert.equal(aus.length, 75);
+    for (let i = 0; i < 75; i++) assert.deepEqual(got[i].units, aus[i], `frame ${i}`);
+  });
+
+  it('refuses an H.264 stream with POC type 1, saying to use an MP4', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-'));
+    const file = join(dir, 'clip.264');
+    writeFileSync(file, annexB([sps(1), pps(), idr(0), idr(0)]));
+    const { track, got } = recordingTrack();
+    const source = new AnnexBFileSource(track, { file });
+    const errors: Error[] = [];
+    source.on('error', (e) => errors.push(e));
+    source.start();
+    await new Promise((r) => setTimeout(r, 50));
+    source.stop();
+    assert.equal(got.length, 0);
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      'clip.264 uses H.264 POC type 1, which smolrtsp cannot reorder; put it in an MP4 (ffmpeg -i clip.264 -c copy clip.mp4) and serve that',
+    );
   });
 
   it('reports a missing file as an error event', () => {
