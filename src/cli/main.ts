@@ -357,8 +357,19 @@ async function startPath(
     const codec = ext === '.264' || ext === '.h264' ? 'H264' : 'H265';
     const stream = server.addStream(path, { video: { codec } });
     const src = new AnnexBFileSource(stream.video!, { file: cfg.file, fps: cfg.fps, loop: true, codec });
-    src.on('error', onError);
+    // What start() finds at once (unreadable file, an order it cannot derive) is a startup failure.
+    let refused: Error | undefined;
+    const atStart = (err: Error) => {
+      refused ??= err;
+    };
+    src.on('error', atStart);
     src.start();
+    src.off('error', atStart);
+    if (refused) {
+      src.stop();
+      throw refused;
+    }
+    src.on('error', onError);
     return { stop: () => src.stop(), describe: `file ${cfg.file}` };
   }
   const src = await Mp4FileSource.open({ file: cfg.file, loop: true });

@@ -76,10 +76,10 @@ export class MediaFormatError extends RtspError {
 
 /**
  * A video stream whose presentation order cannot be derived from its slice headers (e.g. H.264 POC
- * type 1). `reason` says what the stream uses, as in "uses H.264 POC type 1".
+ * type 1). `what` says what the stream uses, as in "uses H.264 POC type 1".
  */
 export class PictureOrderError extends MediaFormatError {
-  constructor(readonly reason: string) {
-    super(`stream ${reason}, whose presentation order cannot be derived`);
+  constructor(readonly what: string) {
+    super(`stream ${what}, whose presentation order cannot be derived`);
   }
 }

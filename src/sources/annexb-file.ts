@@ -234,7 +234,7 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
     const name = basename(this.options.file);
     const what =
       err instanceof PictureOrderError
-        ? `${name} ${err.reason}, which smolrtsp cannot reorder`
+        ? `${name} ${err.what}, which smolrtsp cannot reorder`
         : `${name}: cannot read the picture order of access unit ${this.unitsThisPass + 1} (${err.message})`;
     const mp4 = name.replace(/\.[^.]*$/, '') + '.mp4';
     return new MediaFormatError(

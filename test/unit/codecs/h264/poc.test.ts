@@ -86,7 +86,7 @@ describe('H.264 POC', () => {
     const counter = new H264PocCounter();
     assert.throws(
       () => counter.next([sps(1), pps(), idr(0)]),
-      (err: unknown) => err instanceof PictureOrderError && err.reason === 'uses H.264 POC type 1',
+      (err: unknown) => err instanceof PictureOrderError && err.what === 'uses H.264 POC type 1',
     );
   });
 
