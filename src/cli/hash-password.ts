@@ -9,7 +9,7 @@ config file takes as "ha1Md5" (with --sha256: SHA-256, for "ha1Sha256"), so the 
 need not be stored. The realm must be the server's: "smolrtsp" unless the config sets auth.realm.
 The password is read from standard input (one line), or asked for without echo on a terminal.
 
-  echo -n 's3cret' | smolrtsp hash-password viewer
+  printf '%s' 's3cret' | smolrtsp hash-password viewer
 `;
 
 /** Reads one line from stdin: the whole input when piped, a prompt without echo on a terminal. */

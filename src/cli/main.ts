@@ -70,6 +70,12 @@ Logging:
   --log-json          log JSON lines (default: readable lines when on a terminal)
   -h, --help          this text
   -v, --version       the version
+
+Examples:
+  smolrtsp serve --pattern 1280x720@30 --audio
+  smolrtsp serve --path /clip --file clip.mp4
+  smolrtsp serve --path /cam --ffmpeg "-f v4l2 -i /dev/video0"
+  smolrtsp serve --path /movie --user viewer:s3cret --ffmpeg "-re -stream_loop -1 -i movie.mp4"
 `;
 
 /** Every startup failure: one line on stderr with the reason, exit code 2. */

@@ -26,7 +26,7 @@ export interface TrackCodec {
    * Audio: the RTP timestamp right after the last packetized sample, where continuous audio goes
    * on. Lets pushes without a pts follow the sample count rather than arrival jitter.
    */
-  readonly continuesAt?: number;
+  readonly continuesAt?: number | undefined;
 }
 
 /** Receives every batch of a track it subscribed to. Implemented by the server's transports. */
