@@ -121,7 +121,7 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
 });
 
 /**
- * An ffmpeg stand-in that runs the real one, but from its second run on maps its inputs the other
+ * An ffmpeg stand-in that runs the real one, but from its second media run on maps its inputs the other
  * way: the `-map` values 0:v and 1:a are replaced as `remap` says (a camera that comes back with its
  * streams in another order, or without its audio).
  */
@@ -132,8 +132,8 @@ function remappingFfmpeg(dir: string, remap: { '0:v': string; '1:a': string }): 
     [
       '#!/bin/sh',
       'dir=$(dirname "$0")',
-      'n=$(( $(cat "$dir/runs" 2>/dev/null || echo 0) + 1 ))',
-      'echo "$n" > "$dir/runs"',
+      // Probe runs (to a null output) are not counted: only runs that send media.
+      'case "$*" in *pipe:1*) n=$(( $(cat "$dir/runs" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/runs";; *) n=$(cat "$dir/runs" 2>/dev/null || echo 0);; esac',
       'if [ "$n" -ge 2 ]; then',
       `  for a; do shift; case "$a" in 0:v) set -- "$@" ${remap['0:v']};; 1:a) set -- "$@" ${remap['1:a']};; *) set -- "$@" "$a";; esac; done`,
       'fi',
