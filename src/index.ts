@@ -46,8 +46,8 @@ export { createServer, ListenError, RtspServer, VERSION } from './server/rtsp-se
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
-export type { FfmpegSourceOptions } from './sources/ffmpeg.js';
-export { FfmpegSource } from './sources/ffmpeg.js';
+export type { FfmpegSourceOptions, FfmpegTrackPlan } from './sources/ffmpeg.js';
+export { describePlan, FfmpegError, FfmpegSource } from './sources/ffmpeg.js';
 export type { Mp4FileSourceOptions } from './sources/mp4-file.js';
 export { Mp4FileSource } from './sources/mp4-file.js';
 export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';

@@ -52,7 +52,14 @@ const pathSource = z.discriminatedUnion('source', [
       fps: z.number().positive().max(1000).optional(),
     })
     .strict(),
-  z.object({ source: z.literal('ffmpeg'), ffmpeg: z.string().min(1) }).strict(),
+  z
+    .object({
+      source: z.literal('ffmpeg'),
+      ffmpeg: z.string().min(1),
+      // Keyframe interval of video that ffmpeg has to encode (raw or unsupported input).
+      gop: z.number().positive().max(60).default(2),
+    })
+    .strict(),
 ]);
 
 export const configSchema = z

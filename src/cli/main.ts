@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { G711TrackCodec } from '../media/audio-track-codecs.js';
 import { rtpRandom, type Stream } from '../media/stream.js';
@@ -11,7 +11,8 @@ import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import { createServer, type RtspServer, type RtspServerOptions, VERSION } from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
-import { FfmpegSource } from '../sources/ffmpeg.js';
+import { describePlan, FfmpegSource } from '../sources/ffmpeg.js';
+import { redactCredentials } from '../sources/ffmpeg-plan.js';
 import { Mp4FileSource } from '../sources/mp4-file.js';
 import { MIN_PATTERN_HEIGHT, MIN_PATTERN_WIDTH } from '../sources/testpattern/draw.js';
 import { createTestPattern } from '../sources/testpattern/source.js';
@@ -27,14 +28,18 @@ Usage:
 
 What to serve (one path from the command line; any number from --config):
   --pattern WxH@FPS   the built-in live test pattern (the default: 640x480@25)
-  --gop S             test pattern keyframe interval in seconds (default 2)
+  --gop S             keyframe interval in seconds of the test pattern, or of video the
+                      ffmpeg source encodes (default 2)
   --audio             give the test pattern a sound track (G.711: a tone, a beep each second)
   --file F            a file, looped in real time: .264/.h264 (Annex-B H.264), .265/.hevc
                       (Annex-B H.265), .mp4/.mov/.mkv
   --fps N             frame rate of a .264 file whose SPS has no timing info (default 25)
-  --ffmpeg "ARGS"     ffmpeg's input arguments, e.g. "-f v4l2 -i /dev/video0 -c:v libx264
-                      -preset ultrafast -tune zerolatency" or "-re -i clip.mp4" (codecs are
-                      copied unless the arguments name one); restarted with backoff if it dies
+  --ffmpeg "ARGS"     ffmpeg's input arguments, e.g. "-f v4l2 -i /dev/video0" or "-re -i clip.mp4"
+                      (or --ffmpeg="ARGS"). H.264/H.265 video and AAC audio are copied; other
+                      video (raw, MJPEG, ...) is encoded to H.264 (low latency, a keyframe every
+                      --gop seconds), other audio to AAC, unless the arguments name a codec.
+                      While ffmpeg fails (at start or later) the path answers 503 and ffmpeg is
+                      retried with backoff (0.5 s doubling to 10 s)
   --path /P           the stream path (default /test)
   --config FILE       a JSON config file (see README): server options, users, paths
 
@@ -310,7 +315,7 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   if (v.file !== undefined) {
     paths.set(path, { source: 'file', file: v.file, fps: intOption('fps', v.fps, 1, 1000) });
   } else if (v.ffmpeg !== undefined) {
-    paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg });
+    paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg, gop });
   } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
     paths.set(path, { source: 'pattern', pattern: v.pattern ?? '640x480@25', gop, audio: v.audio === true });
   }
@@ -330,6 +335,7 @@ async function startPath(
   path: string,
   cfg: PathSourceConfig,
   onError: (err: Error) => void,
+  log: Logger,
 ): Promise<RunningSource> {
   if (cfg.source === 'pattern') {
     const p = parsePattern(cfg.pattern);
@@ -350,12 +356,19 @@ async function startPath(
     };
   }
   if (cfg.source === 'ffmpeg') {
-    const src = new FfmpegSource({ args: cfg.ffmpeg });
+    const src = new FfmpegSource({ args: cfg.ffmpeg, gopSeconds: cfg.gop });
     src.on('error', onError);
-    const codecs = await src.open();
-    const stream: Stream = server.addStream(path, { tracks: codecs });
-    src.start(stream);
-    return { stop: () => src.stop(), describe: `ffmpeg ${cfg.ffmpeg}` };
+    src.on('restart', (attempt, delayMs, reason) =>
+      log.warn({ path, attempt, delayMs, reason }, 'ffmpeg is down; retrying'),
+    );
+    src.on('plan', (plan) => log.info({ path }, `ffmpeg ${plan.map(describePlan).join(', ')}`));
+    // The path exists at once (503 while ffmpeg is down); its tracks come when ffmpeg first delivers.
+    const stream: Stream = server.addStream(path, {});
+    src.feed(stream).then(
+      (codecs) => log.info({ path, tracks: codecs.length }, 'ffmpeg is delivering'),
+      () => {}, // stopped before ffmpeg first delivered
+    );
+    return { stop: () => src.stop(), describe: `ffmpeg ${redactCredentials(cfg.ffmpeg)}` };
   }
   if (!existsSync(cfg.file)) throw new Error(`no such file: ${cfg.file}`);
   const ext = extname(cfg.file).toLowerCase();
@@ -464,8 +477,12 @@ async function serve(argv: string[]): Promise<void> {
   const lines: string[] = [];
   for (const [path, cfg] of paths) {
     try {
-      const src = await startPath(server, path, cfg, (err) =>
-        log.error({ path, err: err.message }, 'source error'),
+      const src = await startPath(
+        server,
+        path,
+        cfg,
+        (err) => log.error({ path, err: err.message }, 'source error'),
+        log,
       );
       running.push(src);
       const url = `rtsp://${shownHost}:${server.port}${path}`;

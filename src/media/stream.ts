@@ -32,11 +32,10 @@ export class Stream extends EventEmitter {
   readonly path: string;
   readonly tracks: Track[] = [];
   readonly title: string;
-  /** The first video track, if any: `stream.video.push(annexB, { pts })`. */
-  readonly video: Track | undefined;
   /** The timeline all tracks share (see StreamClock). */
   readonly clock = new StreamClock();
   private closed = false;
+  private unavailable: string | undefined;
 
   constructor(path: string, options: StreamOptions) {
     super();
@@ -49,7 +48,34 @@ export class Stream extends EventEmitter {
       else throw new TypeError(`unsupported video codec ${String((v as { codec: unknown }).codec)}`);
     }
     for (const codec of options.tracks ?? []) this.addTrack(codec);
-    this.video = this.tracks.find((t) => t.kind === 'video');
+  }
+
+  /** The first video track, if any: `stream.video.push(annexB, { pts })`. */
+  get video(): Track | undefined {
+    return this.tracks.find((t) => t.kind === 'video');
+  }
+
+  /**
+   * Why the stream cannot be played now (its source is down or not yet started), or undefined when
+   * it can. While set, DESCRIBE and SETUP answer 503 with Retry-After; sessions already playing go on
+   * (they see a gap in the media).
+   */
+  get unavailableReason(): string | undefined {
+    return this.unavailable;
+  }
+
+  /** Marks the stream as not playable for now, with a reason shown to clients and in logs. */
+  setUnavailable(reason: string): void {
+    const was = this.unavailable;
+    this.unavailable = reason;
+    if (was === undefined) this.emit('unavailable', reason);
+  }
+
+  /** Marks the stream as playable again. */
+  setAvailable(): void {
+    if (this.unavailable === undefined) return;
+    this.unavailable = undefined;
+    this.emit('available');
   }
 
   get isClosed(): boolean {
@@ -59,6 +85,8 @@ export class Stream extends EventEmitter {
   addTrack(codec: TrackCodec): Track {
     const track = new Track(this.tracks.length, codec, rtpRandom.uint32, this.clock);
     this.tracks.push(track);
+    // A stream created empty may learn its tracks later (a source that starts after the path exists).
+    this.emit('track', track);
     return track;
   }
 

@@ -223,6 +223,8 @@ export class Dispatcher {
     if (accept && !/application\/sdp|\*\/\*|application\/\*/i.test(accept)) {
       throw statusError(406, 'ERR_RTSP_NOT_ACCEPTABLE', 'only application/sdp is offered');
     }
+    // A source that is down: say so now rather than wait describeWaitMs for media that is not coming.
+    if (stream.unavailableReason !== undefined) return unavailable(stream.unavailableReason);
     // Parameter sets go into the SDP, so wait briefly for a source that has just started.
     const ready = await Promise.all(stream.tracks.map((t) => t.whenReady(this.ctx.limits.describeWaitMs)));
     // Never echo `user:password@` from the request URL: responses end up in logs and proxies.
@@ -263,6 +265,7 @@ export class Dispatcher {
   ): Promise<ResponseSpec> {
     const stream = target.stream;
     if (!stream) throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
+    if (stream.unavailableReason !== undefined) return unavailable(stream.unavailableReason);
     const track =
       target.control !== undefined
         ? stream.trackByControl(target.control)
@@ -529,6 +532,18 @@ export class Dispatcher {
       throw statusError(459, 'ERR_RTSP_AGGREGATE', 'aggregate operation only');
     }
   }
+}
+
+/** 503 for a stream whose source is down, with the reason as a line of text. */
+function unavailable(reason: string): ResponseSpec {
+  return {
+    status: 503,
+    headers: [
+      ['Retry-After', '1'],
+      ['Content-Type', 'text/plain; charset=utf-8'],
+    ],
+    body: Buffer.from(`stream unavailable: ${reason.replace(/[\r\n]+/g, ' ')}\n`),
+  };
 }
 
 function sessionHeader(session: Session | undefined): Array<[string, string]> {

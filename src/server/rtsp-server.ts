@@ -260,6 +260,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const stream = new Stream(normalized, options);
     this.streams.set(normalized, stream);
     for (const track of stream.tracks) track.onSinkError = (err, sink) => this.onSinkError(err, sink);
+    stream.on('track', (track: Track) => {
+      track.onSinkError = (err, sink) => this.onSinkError(err, sink);
+    });
     // stream.close() called by the application ends the sessions like removeStream().
     stream.once('close', () => {
       if (this.streams.get(normalized) === stream) this.removeStream(normalized);

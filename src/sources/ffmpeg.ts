@@ -3,22 +3,50 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
+import { RtspError } from '../protocol/errors.js';
 import { EncodedPacketSink, Input, MPEG_TS, ReadableStreamSource } from '../vendor/mediabunny.js';
+import {
+  type FfmpegTrackPlan,
+  ffmpegCommand,
+  ffmpegErrorLines,
+  ffmpegProbeCommand,
+  parseFfmpegStreams,
+  planFfmpegTracks,
+} from './ffmpeg-plan.js';
 import { type MappedTrack, type MediaInputOptions, mapInputTrack } from './media-input.js';
+
+export {
+  describePlan,
+  type FfmpegTrackPlan,
+  ffmpegCommand,
+  parseFfmpegStreams,
+  planFfmpegTracks,
+} from './ffmpeg-plan.js';
+
+/** ffmpeg failed: it could not open its input, exited, or sent nothing usable. The message has its reason. */
+export class FfmpegError extends RtspError {
+  constructor(message: string) {
+    super(503, 'ERR_FFMPEG', message);
+  }
+}
 
 export interface FfmpegSourceOptions extends MediaInputOptions {
   /**
    * ffmpeg's input arguments, as an array or one string split like a shell would: e.g.
    * `-f v4l2 -i /dev/video0 -c:v libx264 -preset ultrafast -tune zerolatency` or `-re -i clip.mp4`.
-   * Without any codec option (`-c`, `-c:v`, `-vcodec`, ...) the codecs are copied (`-c copy`).
+   * A kind (video, audio) with a codec option (`-c:v`, `-vcodec`, `-c`, ...) is left as the options say;
+   * otherwise H.264/H.265 video and AAC audio are copied, other video is encoded to H.264 (libx264,
+   * low latency) and other audio to AAC. A short probe run before each run finds the input codecs.
    */
   args: string[] | string;
+  /** Keyframe interval, in seconds, of video encoded here (default 2). */
+  gopSeconds?: number;
   /** The ffmpeg executable (default `ffmpeg` on the PATH). */
   ffmpegPath?: string;
   /** First restart delay after ffmpeg dies (default 500 ms), doubling up to `maxRestartDelayMs` (10 s). */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
-  /** How long to wait for ffmpeg's first output to find the tracks (default 15 s). */
+  /** How long to wait for the probe, and then for ffmpeg's first output, to find the tracks (default 15 s each). */
   probeTimeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -52,30 +80,6 @@ export function splitArgs(line: string): string[] {
   return args;
 }
 
-const CODEC_OPTION = /^-(c|codec|vcodec|acodec)(:|$)/;
-
-/** The whole ffmpeg command line: the user's input side, then MPEG-TS on stdout with low delay. */
-export function ffmpegCommand(userArgs: string[]): string[] {
-  const copy = userArgs.some((a) => CODEC_OPTION.test(a)) ? [] : ['-c', 'copy'];
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    ...userArgs,
-    ...copy,
-    '-f',
-    'mpegts',
-    '-muxdelay',
-    '0',
-    '-muxpreload',
-    '0',
-    '-flush_packets',
-    '1',
-    'pipe:1',
-  ];
-}
-
 type InputTrack = Awaited<ReturnType<Input['getTracks']>>[number];
 
 interface Run {
@@ -84,6 +88,17 @@ interface Run {
   inputTracks: InputTrack[];
   /** Per served track (the order of `codecs`), the input track that feeds it in this run. */
   lanes: Array<InputTrack | undefined>;
+  /** Settles when the child has exited: why it ended, from its exit status and stderr. */
+  exited: Promise<string>;
+  /** The exit status once known (an object: runs are copied with spread). */
+  status: { exitCode?: number | null };
+}
+
+/** Why a child ended, as one line: `ffmpeg exited (1): rtsp://...: Connection refused`. */
+function exitReason(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  const lines = ffmpegErrorLines(stderr);
+  const status = code === null ? `ffmpeg was killed (${signal ?? 'signal'})` : `ffmpeg exited (${code})`;
+  return lines ? `${status}: ${lines}` : status;
 }
 
 /**
@@ -116,11 +131,22 @@ async function matchLanes(
  * running it as a child process that writes MPEG-TS to a pipe, demuxing that here, and pushing
  * each track's packets as they arrive. When ffmpeg dies it is restarted with backoff; the tracks,
  * their RTP state and the presentation timeline carry on, so clients see a gap, not an end.
+ *
+ * Two ways to start: `open()` then `start(stream)` (open rejects if ffmpeg fails), or `feed(stream)`
+ * with an empty stream, which keeps trying until ffmpeg delivers and then gives the stream its tracks.
+ * Either way the stream is marked unavailable (DESCRIBE/SETUP answer 503) while ffmpeg is down.
  */
 export class FfmpegSource extends EventEmitter<{
+  /** A fault that needs no restart: a track a restarted ffmpeg no longer has, a packet it could not read. */
   error: [Error];
-  restart: [attempt: number, delayMs: number];
+  /**
+   * ffmpeg failed to start, died or ended: it is started again after `delayMs`. `reason` is ffmpeg's
+   * own (`ffmpeg exited (1): rtsp://...: Connection refused`).
+   */
+  restart: [attempt: number, delayMs: number, reason: string];
   exit: [code: number | null, stderr: string];
+  /** Each run's decision per track: copied, encoded, or as the arguments say. */
+  plan: [plan: FfmpegTrackPlan[]];
 }> {
   readonly args: string[];
   private tracksMapped: MappedTrack[] = [];
@@ -129,6 +155,11 @@ export class FfmpegSource extends EventEmitter<{
   private running = false;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Wakes a feed() waiting between tries when stop() is called. */
+  private wake: (() => void) | undefined;
+  /** Children being probed or started, not yet a run: stop() must reach them too. */
+  private readonly starting = new Set<ChildProcess>();
+  private currentPlan: FfmpegTrackPlan[] = [];
   private attempt = 0;
   /** Where the current run's timestamps land on the stream's timeline (µs). */
   private ptsOffsetUs = 0;
@@ -143,7 +174,7 @@ export class FfmpegSource extends EventEmitter<{
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
-  /** Starts ffmpeg and finds its tracks: resolves once the codecs are known. */
+  /** Starts ffmpeg and finds its tracks: resolves once the codecs are known; rejects with ffmpeg's reason. */
   async open(): Promise<TrackCodec[]> {
     this.stopped = false;
     if (this.options.signal?.aborted) throw abortError();
@@ -160,7 +191,8 @@ export class FfmpegSource extends EventEmitter<{
       }
       // stop() or an abort while ffmpeg was probed: nobody will stop this child later.
       if (this.stopped) throw abortError();
-      if (mapped.length === 0) throw new Error('ffmpeg produced no track in a format smolrtsp can send');
+      if (mapped.length === 0)
+        throw new FfmpegError('ffmpeg produced no track in a format smolrtsp can send');
     } catch (err) {
       run.child.kill('SIGKILL');
       run.input.dispose();
@@ -168,6 +200,44 @@ export class FfmpegSource extends EventEmitter<{
     }
     this.tracksMapped = mapped;
     this.run = { ...run, lanes: used };
+    return this.codecs;
+  }
+
+  /**
+   * Feeds `stream`, a stream with no tracks yet (e.g. `server.addStream(path, {})`): marks it
+   * unavailable, tries to start ffmpeg until it delivers (the restart backoff between tries, each
+   * failure a `restart` event with ffmpeg's reason), then adds the tracks to the stream, marks it available
+   * and keeps it fed as `start()` does. Resolves with the codecs once the tracks are known; rejects
+   * only when stopped first.
+   */
+  async feed(stream: Stream): Promise<TrackCodec[]> {
+    if (stream.tracks.length > 0)
+      throw new TypeError('feed() takes a stream without tracks: ffmpeg brings them');
+    if (this.running) throw new Error('this ffmpeg source is already feeding a stream');
+    this.stopped = false;
+    this.stream = stream;
+    stream.setUnavailable('ffmpeg is starting');
+    for (;;) {
+      if (this.stopped || this.options.signal?.aborted) throw abortError();
+      try {
+        await this.open();
+        break;
+      } catch (err) {
+        if (this.stopped || (err as Error).name === 'AbortError') throw abortError();
+        const reason = (err as Error).message;
+        stream.setUnavailable(reason);
+        const delay = this.nextDelay();
+        this.emit('restart', this.attempt, delay, reason);
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.restartTimer = setTimeout(resolve, delay);
+        });
+        this.wake = undefined;
+        this.restartTimer = undefined;
+      }
+    }
+    for (const codec of this.codecs) stream.addTrack(codec);
+    this.start(stream);
     return this.codecs;
   }
 
@@ -179,11 +249,17 @@ export class FfmpegSource extends EventEmitter<{
     return this.tracksMapped;
   }
 
+  /** The last run's decision per track (copied, encoded, as the arguments say). */
+  get plan(): readonly FfmpegTrackPlan[] {
+    return this.currentPlan;
+  }
+
   /** Starts pushing into `stream` (built with `codecs`, in order), restarting ffmpeg when it dies. */
   start(stream: Stream): void {
     if (this.running || !this.run) return;
     this.running = true;
     this.stream = stream;
+    stream.setAvailable();
     this.pump(this.run);
   }
 
@@ -192,6 +268,9 @@ export class FfmpegSource extends EventEmitter<{
     this.running = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.wake?.();
+    for (const child of this.starting) child.kill('SIGKILL');
+    this.starting.clear();
     const run = this.run;
     this.run = undefined;
     if (run) {
@@ -206,13 +285,80 @@ export class FfmpegSource extends EventEmitter<{
     return this.run?.child.pid;
   }
 
-  private spawnRun(): Promise<Run> {
-    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', ffmpegCommand(this.args), {
-      stdio: ['ignore', 'pipe', 'pipe'],
+  /** The next restart delay: doubling from restartDelayMs up to maxRestartDelayMs. */
+  private nextDelay(): number {
+    const base = this.options.restartDelayMs ?? 500;
+    const delay = Math.min(this.options.maxRestartDelayMs ?? 10_000, base * 2 ** this.attempt);
+    this.attempt++;
+    return delay;
+  }
+
+  /** Runs a child to its end, collecting stderr (stop() kills it). */
+  private runToEnd(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.starting.add(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      // The stream listings come first; a long metadata dump must not push them out.
+      if (stderr.length < 256_000) stderr += d.toString();
     });
+    return new Promise((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        this.starting.delete(child);
+        reject(new FfmpegError(`cannot run ffmpeg: ${err.message}`));
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        this.starting.delete(child);
+        if (this.stopped) reject(abortError());
+        else if (timedOut) {
+          const lines = ffmpegErrorLines(stderr);
+          reject(
+            new FfmpegError(
+              `ffmpeg did not open its input within ${timeoutMs} ms${lines ? `: ${lines}` : ''}`,
+            ),
+          );
+        } else if (code !== 0) reject(new FfmpegError(exitReason(code, signal, stderr)));
+        else resolve({ code, stderr });
+      });
+    });
+  }
+
+  /** Probes the inputs, decides per track what to copy and what to encode, then starts the real run. */
+  private async spawnRun(): Promise<Run> {
+    const timeoutMs = this.options.probeTimeoutMs ?? 15000;
+    const probe = await this.runToEnd(ffmpegProbeCommand(this.args), timeoutMs);
+    const plan = planFfmpegTracks(this.args, parseFfmpegStreams(probe.stderr));
+    if (plan.length === 0) {
+      const lines = ffmpegErrorLines(probe.stderr);
+      throw new FfmpegError(`ffmpeg's input has no video or audio stream${lines ? `: ${lines}` : ''}`);
+    }
+    if (this.stopped) throw abortError();
+    this.currentPlan = plan;
+    this.emit('plan', plan);
+    return this.spawnMedia(ffmpegCommand(this.args, plan, { gopSeconds: this.options.gopSeconds }));
+  }
+
+  private spawnMedia(args: string[]): Promise<Run> {
+    const timeoutMs = this.options.probeTimeoutMs ?? 15000;
+    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.starting.add(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const status: Run['status'] = {};
+    const exited = new Promise<string>((resolve) => {
+      child.once('close', (code, signal) => {
+        status.exitCode = code;
+        resolve(exitReason(code, signal, stderr));
+      });
     });
     child.on('exit', (code) => this.emit('exit', code, stderr.trim()));
     const input = new Input({
@@ -220,35 +366,61 @@ export class FfmpegSource extends EventEmitter<{
       source: new ReadableStreamSource(Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>),
     });
     return new Promise((resolve, reject) => {
-      const fail = (err: Error) => {
+      let settled = false;
+      const fail = async (err: Error, waitForExit: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        this.starting.delete(child);
+        // The demuxer may give up before ffmpeg has said why: ffmpeg's own reason is the useful one.
+        const reason = waitForExit
+          ? await Promise.race([
+              exited,
+              new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+            ])
+          : undefined;
         child.kill('SIGKILL');
         input.dispose();
-        reject(err);
+        if (this.stopped) reject(abortError());
+        else if (reason !== undefined) reject(new FfmpegError(reason));
+        else {
+          const lines = ffmpegErrorLines(stderr);
+          reject(
+            err instanceof RtspError ? err : new FfmpegError(`${err.message}${lines ? `: ${lines}` : ''}`),
+          );
+        }
       };
       const timer = setTimeout(
-        () =>
-          fail(
-            new Error(
-              `ffmpeg gave no media within ${this.options.probeTimeoutMs ?? 15000} ms: ${stderr.trim()}`,
-            ),
-          ),
-        this.options.probeTimeoutMs ?? 15000,
+        () => void fail(new FfmpegError(`ffmpeg gave no media within ${timeoutMs} ms`), false),
+        timeoutMs,
       );
-      child.once('error', (err) => fail(err));
-      const onEarlyExit = (code: number | null) =>
-        fail(new Error(`ffmpeg exited (${code}) before any media: ${stderr.trim()}`));
-      child.once('exit', onEarlyExit);
+      child.once('error', (err) => void fail(new FfmpegError(`cannot run ffmpeg: ${err.message}`), false));
+      void exited.then((reason) => {
+        // A short run may end before the demuxer has read what it wrote: give it a moment.
+        setTimeout(() => {
+          if (!settled) void fail(new FfmpegError(`${reason} before any media`), false);
+        }, 500).unref();
+      });
       input.getTracks().then(
         (inputTracks) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
-          // From here on an exit is the end of a run (pump lets the demuxer drain), not a failed probe.
-          child.off('exit', onEarlyExit);
+          this.starting.delete(child);
+          // From here on an exit is the end of a run (pump lets the demuxer drain), not a failed start.
           child.removeAllListeners('error');
           child.on('error', () => {});
-          resolve({ child, input, inputTracks, lanes: [] });
+          const run: Run = {
+            child,
+            input,
+            inputTracks,
+            lanes: [],
+            exited,
+            status,
+          };
+          resolve(run);
         },
-        (err: Error) => fail(err),
+        (err: Error) => void fail(err, true),
       );
     });
   }
@@ -261,7 +433,15 @@ export class FfmpegSource extends EventEmitter<{
     const feeding = run.lanes.filter((l) => l !== undefined).length;
     const onEnd = () => {
       if (++ended < feeding) return;
-      if (this.run === run) this.scheduleRestart();
+      if (this.run !== run) return;
+      // Say why it ended: ffmpeg's exit status and last words (wait briefly if it is still going).
+      void Promise.race([
+        run.exited,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref()),
+      ]).then((reason) => {
+        if (this.run !== run) return;
+        this.scheduleRestart(reason ?? 'ffmpeg stopped sending media');
+      });
     };
     run.child.once('exit', () => {
       // Let the demuxer drain what ffmpeg wrote; then the packet loops end.
@@ -288,22 +468,21 @@ export class FfmpegSource extends EventEmitter<{
     });
   }
 
-  private scheduleRestart(): void {
+  private scheduleRestart(reason: string): void {
     if (!this.running) return;
     const old = this.run;
     this.run = undefined;
     old?.child.kill('SIGKILL');
+    this.stream?.setUnavailable(reason);
     // A run that lasted a while resets the backoff.
     if (performance.now() - this.runStartedMs > 30_000) this.attempt = 0;
-    const base = this.options.restartDelayMs ?? 500;
-    const delay = Math.min(this.options.maxRestartDelayMs ?? 10_000, base * 2 ** this.attempt);
-    this.attempt++;
-    this.emit('restart', this.attempt, delay);
+    const delay = this.nextDelay();
+    this.emit('restart', this.attempt, delay, reason);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartRun().catch((err: Error) => {
-        this.emit('error', err);
-        this.scheduleRestart();
+        if (!this.running) return;
+        this.scheduleRestart(err.message);
       });
     }, delay);
   }
@@ -329,9 +508,10 @@ export class FfmpegSource extends EventEmitter<{
     if (matched.missing.length === matched.lanes.length) {
       run.child.kill('SIGKILL');
       run.input.dispose();
-      throw new Error(`ffmpeg came back without any of its tracks (${matched.missing.join(', ')})`);
+      throw new FfmpegError(`ffmpeg came back without any of its tracks (${matched.missing.join(', ')})`);
     }
     this.run = { ...run, lanes: matched.lanes };
+    this.stream?.setAvailable();
     if (matched.missing.length > 0) {
       this.emit(
         'error',

@@ -3,12 +3,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
+import { createServer } from '../../src/server/rtsp-server.js';
+import { createTestPattern } from '../../src/sources/testpattern/source.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
+import { requireTools, run } from '../helpers/tools.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -104,4 +108,109 @@ describe('smolrtsp serve', () => {
       assert.doesNotMatch(r.stdout, /serving/);
     }
   });
+
+  it('keeps an ffmpeg path whose camera is down: 503 at once, the reason logged, played once it is up', async (t) => {
+    if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+    const started = Date.now();
+    const [port, cameraPort] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--path',
+        '/door',
+        '--log-json',
+        `--ffmpeg=-rtsp_transport tcp -i rtsp://127.0.0.1:${cameraPort}/stream1`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    let exitCode: number | null | undefined;
+    child.on('exit', (code) => {
+      exitCode = code;
+    });
+    const until = async (what: string, predicate: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!predicate()) {
+        assert.ok(Date.now() < deadline, `${what}: ${out}`);
+        assert.equal(exitCode, undefined, `the CLI exited: ${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    let camera: Awaited<ReturnType<typeof createServer>> | undefined;
+    let pattern: ReturnType<typeof createTestPattern> | undefined;
+    try {
+      await until('the URL printed', () => out.includes(`rtsp://127.0.0.1:${port}/door`), 15_000);
+      await until('the reason logged', () => out.includes('Connection refused'), 10_000);
+      assert.match(
+        out,
+        /"path":"\/door","attempt":\d+,"delayMs":\d+,"reason":"ffmpeg exited \(1\): [^"]*Connection refused"/,
+      );
+
+      const c = await RawRtspClient.connect(port);
+      const asked = Date.now();
+      const r = await c.request('DESCRIBE', `rtsp://127.0.0.1:${port}/door`);
+      const took = Date.now() - asked;
+      c.close();
+      t.diagnostic(`DESCRIBE while the camera is down: ${r.status} after ${took} ms`);
+      assert.equal(r.status, 503);
+      assert.ok(took < 1000, `answered after ${took} ms`);
+      assert.match(r.body.toString(), /Connection refused/);
+
+      // The camera comes up 5 s after the CLI started.
+      await new Promise((r) => setTimeout(r, Math.max(0, started + 5000 - Date.now())));
+      camera = await createServer({ host: '127.0.0.1', port: cameraPort, rtpPortRange: [53000, 53999] });
+      const stream = camera.addStream('/stream1', { video: { codec: 'H264' } });
+      pattern = createTestPattern(stream.video!, { width: 320, height: 240, fps: 25, gopFrames: 25 });
+      await until('ffmpeg delivering', () => out.includes('ffmpeg is delivering'), 20_000);
+      const probe = await run(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-rtsp_transport',
+          'tcp',
+          '-show_entries',
+          'stream=codec_name,width,height',
+          '-of',
+          'csv=p=0',
+          `rtsp://127.0.0.1:${port}/door`,
+        ],
+        15_000,
+      );
+      t.diagnostic(`ffprobe after ${Date.now() - started} ms: ${probe.stdout.toString().trim()}`);
+      assert.equal(probe.stdout.toString().trim(), 'h264,320,240', probe.stderr);
+      assert.equal(exitCode, undefined, 'the CLI is still the first one');
+      assert.match(out, /ffmpeg track 0 video h264 \(copied\)/);
+    } finally {
+      child.kill('SIGKILL');
+      pattern?.stop();
+      await camera?.close();
+    }
+  });
 });
+
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createTcpServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Stream } from '../../src/media/stream.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
-import { FfmpegSource, ffmpegCommand, splitArgs } from '../../src/sources/ffmpeg.js';
+import { describePlan, FfmpegSource, ffmpegCommand, splitArgs } from '../../src/sources/ffmpeg.js';
+import { SAMPLE_FILE } from '../helpers/server.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
 const CAMERA =
@@ -121,7 +122,7 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
 });
 
 /**
- * An ffmpeg stand-in that runs the real one, but from its second run on maps its inputs the other
+ * An ffmpeg stand-in that runs the real one, but from its second media run on maps its inputs the other
  * way: the `-map` values 0:v and 1:a are replaced as `remap` says (a camera that comes back with its
  * streams in another order, or without its audio).
  */
@@ -132,8 +133,8 @@ function remappingFfmpeg(dir: string, remap: { '0:v': string; '1:a': string }): 
     [
       '#!/bin/sh',
       'dir=$(dirname "$0")',
-      'n=$(( $(cat "$dir/runs" 2>/dev/null || echo 0) + 1 ))',
-      'echo "$n" > "$dir/runs"',
+      // Probe runs (to a null output) are not counted: only runs that send media.
+      'case "$*" in *pipe:1*) n=$(( $(cat "$dir/runs" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/runs";; *) n=$(cat "$dir/runs" 2>/dev/null || echo 0);; esac',
       'if [ "$n" -ge 2 ]; then',
       `  for a; do shift; case "$a" in 0:v) set -- "$@" ${remap['0:v']};; 1:a) set -- "$@" ${remap['1:a']};; *) set -- "$@" "$a";; esac; done`,
       'fi',
@@ -220,5 +221,78 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('FfmpegSource picks what to copy and what to encode', { concurrency: 1 }, () => {
+  /** Serves ARGS with feed() on a fresh server; ffprobe's view of the stream, and the source's plan. */
+  async function serveAndProbe(args: string) {
+    const server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [52000, 52999] });
+    const source = new FfmpegSource({ args, gopSeconds: 1 });
+    try {
+      const stream = server.addStream('/in', {});
+      await source.feed(stream);
+      const r = await run(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-rtsp_transport',
+          'tcp',
+          '-show_entries',
+          'stream=codec_name,width,height',
+          '-of',
+          'csv=p=0',
+          `rtsp://127.0.0.1:${server.port}/in`,
+        ],
+        20_000,
+      );
+      return { probed: r.stdout.toString().trim(), stderr: r.stderr, plan: source.plan.map(describePlan) };
+    } finally {
+      source.stop();
+      await server.close();
+    }
+  }
+
+  it('raw video and PCM audio are encoded: the client gets H.264 and AAC', async (t) => {
+    if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+    const r = await serveAndProbe(
+      '-re -f lavfi -i testsrc2=size=320x240:rate=25 -re -f lavfi -i sine=frequency=440',
+    );
+    t.diagnostic(`${r.plan.join(', ')}; ffprobe: ${r.probed.replace('\n', ' ')}`);
+    assert.deepEqual(r.plan, [
+      'track 0 video rawvideo → h264 (encoded)',
+      'track 1 audio pcm_s16le → aac (encoded)',
+    ]);
+    assert.equal(r.probed, 'h264,320,240\naac', r.stderr);
+  });
+
+  it('H.264 input is copied', async (t) => {
+    if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+    const r = await serveAndProbe(`-re -framerate 25 -f h264 -i ${SAMPLE_FILE}`);
+    t.diagnostic(`${r.plan.join(', ')}; ffprobe: ${r.probed}`);
+    assert.deepEqual(r.plan, ['track 0 video h264 (copied)']);
+    assert.equal(r.probed, 'h264,640,480', r.stderr);
+  });
+
+  it('feed() keeps trying a failing ffmpeg, with its reason, the stream unavailable meanwhile', async (t) => {
+    if (!requireTools(t, 'ffmpeg')) return;
+    const source = new FfmpegSource({ args: '-re -i no-such-file.mp4', restartDelayMs: 100 });
+    const stream = new Stream('/missing', {});
+    const reasons: string[] = [];
+    source.on('restart', (_attempt, _delay, reason) => reasons.push(reason));
+    const feeding = source.feed(stream);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (reasons.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      t.diagnostic(reasons[0]);
+      assert.ok(reasons.length >= 2, `${reasons.length} tries`);
+      assert.match(reasons[0], /^ffmpeg exited \(1\): no-such-file\.mp4: No such file or directory$/);
+      assert.equal(stream.unavailableReason, reasons[reasons.length - 1]);
+      assert.equal(stream.tracks.length, 0);
+    } finally {
+      source.stop();
+    }
+    await assert.rejects(feeding, { name: 'AbortError' });
   });
 });

@@ -208,3 +208,52 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('a stream whose source is down', () => {
+  it('DESCRIBE and SETUP get 503 with Retry-After at once; playing sessions go on', async () => {
+    const ts = await startTestServer();
+    const c = await RawRtspClient.connect(ts.port);
+    const d = await RawRtspClient.connect(ts.port);
+    try {
+      // A playing session before the source goes down.
+      const s = await c.request('SETUP', `${ts.url}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(s.status, 200);
+      const session = (s.headers.get('session') ?? '').split(';')[0];
+      assert.equal((await c.request('PLAY', ts.url, { Session: session })).status, 200);
+
+      ts.stream.setUnavailable('ffmpeg exited (1): camera: Connection refused');
+      // A path with no media yet would otherwise wait describeWaitMs (3 s) for its parameter sets.
+      const waiting = ts.server.addStream('/waiting', { video: { codec: 'H264' } });
+      waiting.setUnavailable('ffmpeg is starting');
+      for (const url of [ts.url, `rtsp://127.0.0.1:${ts.port}/waiting`]) {
+        const started = Date.now();
+        const r = await d.request('DESCRIBE', url);
+        const took = Date.now() - started;
+        assert.equal(r.status, 503, url);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.ok(took < 1000, `${url}: answered after ${took} ms`);
+      }
+      const r = await d.request('DESCRIBE', ts.url);
+      assert.match(r.body.toString(), /stream unavailable: ffmpeg exited \(1\): camera: Connection refused/);
+      const setup = await d.request('SETUP', `${ts.url}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(setup.status, 503);
+      assert.equal(setup.headers.get('retry-after'), '1');
+
+      // The session that was playing still gets media.
+      const before = c.frames.filter((f) => f.channel === 0).length;
+      await c.waitFor(() => c.frames.filter((f) => f.channel === 0).length > before + 5);
+
+      ts.stream.setAvailable();
+      assert.equal(ts.stream.unavailableReason, undefined);
+      assert.equal((await d.request('DESCRIBE', ts.url)).status, 200);
+    } finally {
+      c.close();
+      d.close();
+      await ts.close();
+    }
+  });
+});

@@ -27,6 +27,8 @@ describe('config file', () => {
     assert.equal(c.port, 8555);
     assert.deepEqual(c.rtpPorts, [30000, 30999]);
     assert.deepEqual(c.paths['/test'], { source: 'pattern', pattern: '1280x720@30', audio: true, gop: 2 });
+    // gop also sets the keyframe interval of video the ffmpeg source has to encode.
+    assert.deepEqual(c.paths['/cam'], { source: 'ffmpeg', ffmpeg: '-f v4l2 -i /dev/video0', gop: 2 });
     const clip = c.paths['/clip'];
     assert.ok(clip.source === 'file' && clip.file === join(file, '..', 'clips', 'a.mp4'));
   });
