@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
-import { EncodedPacketSink, Input, MPEG_TS, ReadableStreamSource } from '../vendor/mediabunny.js';
+import type { Input } from '../vendor/mediabunny.js';
+import { type Demuxer, loadDemuxer } from './demuxer.js';
 import {
   type FfmpegTrackPlan,
   ffmpegCommand,
@@ -85,6 +86,8 @@ type InputTrack = Awaited<ReturnType<Input['getTracks']>>[number];
 interface Run {
   child: ChildProcess;
   input: Input;
+  /** The loaded demuxer module (mediabunny), for the packet sinks. */
+  demuxer: Demuxer;
   inputTracks: InputTrack[];
   /** Per served track (the order of `codecs`), the input track that feeds it in this run. */
   lanes: Array<InputTrack | undefined>;
@@ -342,10 +345,12 @@ export class FfmpegSource extends EventEmitter<{
     if (this.stopped) throw abortError();
     this.currentPlan = plan;
     this.emit('plan', plan);
-    return this.spawnMedia(ffmpegCommand(this.args, plan, { gopSeconds: this.options.gopSeconds }));
+    const demuxer = await loadDemuxer();
+    return this.spawnMedia(ffmpegCommand(this.args, plan, { gopSeconds: this.options.gopSeconds }), demuxer);
   }
 
-  private spawnMedia(args: string[]): Promise<Run> {
+  private spawnMedia(args: string[], demuxer: Demuxer): Promise<Run> {
+    const { Input, MPEG_TS, ReadableStreamSource } = demuxer;
     const timeoutMs = this.options.probeTimeoutMs ?? 15000;
     const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.starting.add(child);
@@ -413,6 +418,7 @@ export class FfmpegSource extends EventEmitter<{
           const run: Run = {
             child,
             input,
+            demuxer,
             inputTracks,
             lanes: [],
             exited,
@@ -452,7 +458,7 @@ export class FfmpegSource extends EventEmitter<{
       const track = stream.tracks[index];
       const mapped = this.tracksMapped[index];
       (async () => {
-        for await (const packet of new EncodedPacketSink(inputTrack).packets()) {
+        for await (const packet of new run.demuxer.EncodedPacketSink(inputTrack).packets()) {
           if (this.run !== run) return;
           this.runFirstPtsSec ??= packet.timestamp;
           const ptsUs = this.ptsOffsetUs + Math.round((packet.timestamp - this.runFirstPtsSec) * 1_000_000);

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
-import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from '../vendor/mediabunny.js';
+import type { Input } from '../vendor/mediabunny.js';
+import { type Demuxer, loadDemuxer } from './demuxer.js';
 import { type MappedTrack, type MediaInputOptions, mapInputTrack } from './media-input.js';
 
 export interface Mp4FileSourceOptions extends MediaInputOptions {
@@ -21,6 +22,7 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(
+    private readonly demuxer: Demuxer,
     private readonly input: Input,
     readonly tracks: MappedTrack[],
     private readonly inputTracks: Awaited<ReturnType<Input['getTracks']>>,
@@ -33,6 +35,8 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
 
   /** Opens the file and maps its tracks (those with an RTP mapping; others are skipped). */
   static async open(options: Mp4FileSourceOptions): Promise<Mp4FileSource> {
+    const demuxer = await loadDemuxer();
+    const { ALL_FORMATS, FilePathSource, Input } = demuxer;
     const input = new Input({ formats: ALL_FORMATS, source: new FilePathSource(options.file) });
     try {
       const all = await input.getTracks();
@@ -47,7 +51,7 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
       }
       if (mapped.length === 0) throw new Error(`${options.file}: no track in a format smolrtsp can send`);
       const duration = await input.computeDuration();
-      return new Mp4FileSource(input, mapped, used, duration, options);
+      return new Mp4FileSource(demuxer, input, mapped, used, duration, options);
     } catch (err) {
       input.dispose();
       throw err;
@@ -71,7 +75,7 @@ export class Mp4FileSource extends EventEmitter<{ error: [Error]; loop: [] }> {
       const track = stream.tracks[index];
       const mapped = this.tracks[index];
       for (let loop = 0; this.running; loop++) {
-        const sink = new EncodedPacketSink(this.inputTracks[index]);
+        const sink = new this.demuxer.EncodedPacketSink(this.inputTracks[index]);
         for await (const packet of sink.packets()) {
           if (!this.running) return;
           firstPts ??= packet.timestamp;
