@@ -20,6 +20,7 @@ export type { IpFilterOptions } from './server/ip-filter.js';
 export { createIpFilter } from './server/ip-filter.js';
 export type {
   ConnectionInfo,
+  RefusalInfo,
   RtspServerEvents,
   RtspServerOptions,
   RtspsOptions,

@@ -10,6 +10,24 @@ export interface ResponseSpec {
   status: number;
   headers?: Array<[string, string]>;
   body?: Buffer;
+  /** Why a non-2xx answer is given, and its stable code (for the `refused` event). */
+  reason?: string;
+  code?: string;
+}
+
+/** An RtspError as the dispatcher throws it: extra headers for the answer, the user a login tried. */
+export type AnsweredError = RtspError & { headers?: Array<[string, string]>; user?: string };
+
+/** One answer that refuses a request (status >= 400), or a deadline or framing failure. */
+export interface Refusal {
+  status: number;
+  /** Absent when the request could not be read (framing error, deadline). */
+  method?: string;
+  uri?: string;
+  reason: string;
+  code: string;
+  /** The user name credentials were given for, on a failed login. */
+  user?: string;
 }
 
 export interface ConnectionHandlers {
@@ -19,6 +37,8 @@ export interface ConnectionHandlers {
   handleInterleaved(channel: number, data: Buffer, connection: RtspConnection): void;
   onClose(connection: RtspConnection): void;
   onError(error: Error, connection: RtspConnection): void;
+  /** A request refused (an error answer), once per refusal, even if the client left before the answer. */
+  onRefused(refusal: Refusal, connection: RtspConnection): void;
   /** Whether any session lives on this connection (then it is never closed for idleness). */
   hasSessions(connection: RtspConnection): boolean;
 }
@@ -138,7 +158,10 @@ export class RtspConnection implements SessionOwner {
     this.requestTimer ??= setTimeout(() => {
       this.requestTimer = undefined;
       if (!this.parser.partial || this.isClosed) return;
-      this.handlers.onError(new Error('request not received in time'), this);
+      this.handlers.onRefused(
+        { status: 408, reason: 'request not received in time', code: 'ERR_RTSP_REQUEST_TIMEOUT' },
+        this,
+      );
       this.socket.pause();
       this.queue = this.queue.then(() => {
         this.writeResponse(undefined, { status: 408 });
@@ -185,13 +208,24 @@ export class RtspConnection implements SessionOwner {
     const cseq = request.headers.get('cseq');
     try {
       const spec = await this.handlers.handleRequest(request, this);
+      if (spec && spec.status >= 400) {
+        this.refused(request, {
+          status: spec.status,
+          reason: spec.reason ?? `status ${spec.status}`,
+          code: spec.code ?? `ERR_RTSP_STATUS_${spec.status}`,
+        });
+      }
       if (spec) this.writeResponse(cseq, spec);
     } catch (err) {
       if (err instanceof RtspError) {
-        const headers: Array<[string, string]> = [];
-        const extra = (err as RtspError & { headers?: Array<[string, string]> }).headers;
-        if (extra) headers.push(...extra);
-        this.writeResponse(cseq, { status: err.status, headers });
+        const answered = err as AnsweredError;
+        this.refused(request, {
+          status: err.status,
+          reason: err.message,
+          code: err.code,
+          user: answered.user,
+        });
+        this.writeResponse(cseq, { status: err.status, headers: answered.headers ?? [] });
         if (err.fatal) this.close();
       } else {
         this.handlers.onError(err as Error, this);
@@ -202,12 +236,18 @@ export class RtspConnection implements SessionOwner {
     }
   }
 
+  private refused(request: RtspRequest, refusal: Omit<Refusal, 'method' | 'uri'>): void {
+    this.handlers.onRefused({ ...refusal, method: request.method, uri: request.uri }, this);
+  }
+
   /** The byte stream can no longer be framed: answer once (after what is queued) and close. */
   private failFraming(err: unknown): void {
     this.socket.pause();
     const status = err instanceof RtspError ? err.status : 400;
     const cseq = (err as { cseq?: string }).cseq;
-    if (!(err instanceof RtspError)) this.handlers.onError(err as Error, this);
+    if (err instanceof RtspError)
+      this.handlers.onRefused({ status, reason: err.message, code: err.code }, this);
+    else this.handlers.onError(err as Error, this);
     this.queue = this.queue.then(() => {
       this.writeResponse(cseq, { status });
       this.close();
