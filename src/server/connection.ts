@@ -110,7 +110,9 @@ export class RtspConnection implements SessionOwner {
 
   /** Writes an answer now (used directly by PLAY, whose answer must precede the first packet). */
   writeResponse(cseq: string | undefined, spec: ResponseSpec): void {
-    if (this.isClosed || this.socket.destroyed) return;
+    // Once our side is ended (close(), server shutdown) a late request gets no answer: writing one
+    // would only raise 'write after end'.
+    if (this.isClosed || !this.socket.writable) return;
     const headers = new RtspHeaders();
     if (cseq !== undefined) headers.append('CSeq', cseq);
     headers.append('Server', this.serverHeader);
@@ -200,8 +202,8 @@ export class RtspConnection implements SessionOwner {
 
   private async answer(request: RtspRequest): Promise<void> {
     // Queued behind a request that took a while, after the client left: nobody to answer, and a
-    // SETUP now would make a session no one can end.
-    if (this.isClosed) {
+    // SETUP now would make a session no one can end. The same once our side is ended (shutdown).
+    if (this.isClosed || !this.socket.writable) {
       this.pending--;
       return;
     }
