@@ -38,6 +38,7 @@ export type { IpFilterOptions } from './server/ip-filter.js';
 export { createIpFilter } from './server/ip-filter.js';
 export type {
   ConnectionInfo,
+  RefusalInfo,
   RtspServerEvents,
   RtspServerOptions,
   RtspsOptions,

@@ -9,7 +9,13 @@ import { G711TrackCodec } from '../media/audio-track-codecs.js';
 import { rtpRandom, type Stream } from '../media/stream.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
-import { createServer, type RtspServer, type RtspServerOptions, VERSION } from '../server/rtsp-server.js';
+import {
+  createServer,
+  type RefusalInfo,
+  type RtspServer,
+  type RtspServerOptions,
+  VERSION,
+} from '../server/rtsp-server.js';
 import { AnnexBFileSource } from '../sources/annexb-file.js';
 import { describePlan, FfmpegSource } from '../sources/ffmpeg.js';
 import { redactCredentials } from '../sources/ffmpeg-plan.js';
@@ -470,6 +476,8 @@ async function serve(argv: string[]): Promise<void> {
     );
   });
 
+  server.on('refused', (r) => logRefusal(log, r));
+
   const host = options.host ?? '0.0.0.0';
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -518,6 +526,48 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Without a handler SIGHUP would end the process with no cleanup at all.
+  process.on('SIGHUP', () =>
+    log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring'),
+  );
+}
+
+/**
+ * One line per refusal. A failed login is one stable warn line with the address in the message
+ * itself, before the user name (which the client chose), for fail2ban (see SECURITY.md); a 401 that
+ * only asks for credentials is routine (debug); 503 and connection limits are warnings.
+ */
+function logRefusal(log: Logger, r: RefusalInfo): void {
+  const fields = {
+    client: `${r.remoteAddress}:${r.remotePort}`,
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    reason: r.reason,
+    code: r.code,
+    user: r.user,
+  };
+  if (r.code === 'ERR_RTSP_AUTH_FAILED') {
+    log.warn(
+      fields,
+      `authentication failed from ${r.remoteAddress} for user ${JSON.stringify(r.user ?? '')}`,
+    );
+    return;
+  }
+  if (r.status === undefined) {
+    const level =
+      r.code === 'ERR_RTSP_SHUTTING_DOWN' ? 'debug' : r.code === 'ERR_RTSP_ADDRESS_DENIED' ? 'info' : 'warn';
+    log[level](fields, `refused connection from ${r.remoteAddress}: ${r.reason}`);
+    return;
+  }
+  const level =
+    r.status === 503 || r.status === 500 || r.code === 'ERR_RTSP_AUTH_THROTTLED'
+      ? 'warn'
+      : r.status === 401
+        ? 'debug'
+        : 'info';
+  const request = r.method === undefined ? 'request' : `${r.method} ${r.path ?? '-'}`;
+  log[level](fields, `refused ${request} from ${r.remoteAddress}: ${r.status} ${r.reason}`);
 }
 
 /** An empty config: every default. */

@@ -11,26 +11,20 @@ export class RtspError extends Error {
   /** When true the connection is closed after the answer (stream can no longer be trusted). */
   readonly fatal: boolean;
   /** Reason phrase for the status line; the status's usual one when absent. */
-  readonly reason: string | undefined;
-  /**
-   * When true the server also reports the error (its `clientError` event, logged by the CLI):
-   * a refusal an operator needs to see, such as a client that cannot work with this server.
-   */
-  readonly report: boolean;
+  readonly reasonPhrase: string | undefined;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options?: { fatal?: boolean; cause?: unknown; reason?: string; report?: boolean },
+    options?: { fatal?: boolean; cause?: unknown; reasonPhrase?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.status = status;
     this.code = code;
     this.fatal = options?.fatal ?? false;
-    this.reason = options?.reason;
-    this.report = options?.report ?? false;
+    this.reasonPhrase = options?.reasonPhrase;
   }
 }
 
@@ -47,7 +41,7 @@ export class RtspHeaderError extends RtspError {
     header: string,
     message: string,
     code = 'ERR_RTSP_BAD_HEADER',
-    options?: { reason?: string; report?: boolean },
+    options?: { reasonPhrase?: string },
   ) {
     super(400, code, `${header}: ${message}`, options);
   }
@@ -55,14 +49,13 @@ export class RtspHeaderError extends RtspError {
 
 /**
  * Right Digest credentials whose `uri` names something other than the request's target. RFC 2617
- * section 3.2.2.5 (and RFC 7616 section 3.4.6) says 400; the reason phrase and the report tell a
- * client's author and the operator why, since the credentials themselves were right.
+ * section 3.2.2.5 (and RFC 7616 section 3.4.6) says 400; the reason phrase tells a client's author
+ * why, since the credentials themselves were right (the operator sees it as a `refused` event).
  */
 export class DigestUriMismatchError extends RtspHeaderError {
   constructor(message: string) {
     super('Authorization', message, 'ERR_RTSP_DIGEST_URI_MISMATCH', {
-      reason: 'Digest URI Mismatch',
-      report: true,
+      reasonPhrase: 'Digest URI Mismatch',
     });
   }
 }

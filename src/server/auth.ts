@@ -282,7 +282,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
 
   // ---- challenges ----
 
-  function challenge(address: string, stale: boolean): AuthorizeResult {
+  function challenge(address: string, stale: boolean): { status: number; headers: Array<[string, string]> } {
     const headers: Array<[string, string]> = [];
     const nonce = methods.includes('digest') ? issueNonce(address) : '';
     for (const method of methods) {
@@ -444,12 +444,23 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       if (rule.users.includes('anonymous')) return true;
       const address = req.remoteAddress;
       const values = req.headers.getAll('authorization');
-      if (values.length === 0) return challenge(address, false);
+      if (values.length === 0)
+        return {
+          ...challenge(address, false),
+          reason: 'authentication required',
+          code: 'ERR_RTSP_AUTH_REQUIRED',
+        };
       if (values.length > 1) throw new RtspHeaderError('Authorization', 'given more than once');
 
       const key = failureKey(address);
       const wait = throttleDelay(key);
-      if (wait === Number.POSITIVE_INFINITY) return challenge(address, false);
+      if (wait === Number.POSITIVE_INFINITY) {
+        return {
+          ...challenge(address, false),
+          reason: 'too many failed logins',
+          code: 'ERR_RTSP_AUTH_THROTTLED',
+        };
+      }
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
 
       const verdict = check(parseAuthorization(values[0]), req);
@@ -459,11 +470,21 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
           return rule.users.includes('*') || rule.users.includes(verdict.user);
         case 'wrong':
           recordFailure(key, verdict.user);
-          return challenge(address, false);
+          return {
+            ...challenge(address, false),
+            reason: 'authentication failed',
+            code: 'ERR_RTSP_AUTH_FAILED',
+            user: verdict.user,
+          };
         case 'stale':
-          return challenge(address, true);
+          return { ...challenge(address, true), reason: 'nonce expired', code: 'ERR_RTSP_AUTH_STALE' };
         case 'retry':
-          return challenge(address, false);
+          // A scheme, algorithm or realm we do not take: nothing was checked, so not a failed login.
+          return {
+            ...challenge(address, false),
+            reason: 'credentials not usable',
+            code: 'ERR_RTSP_AUTH_REQUIRED',
+          };
       }
     },
     failuresOf(address: string): number {

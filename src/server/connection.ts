@@ -9,9 +9,27 @@ import type { SessionOwner } from './session.js';
 export interface ResponseSpec {
   status: number;
   /** Reason phrase; the status's usual one when absent. */
-  reason?: string;
+  reasonPhrase?: string;
   headers?: Array<[string, string]>;
   body?: Buffer;
+  /** Why a non-2xx answer is given, and its stable code (for the `refused` event). */
+  reason?: string;
+  code?: string;
+}
+
+/** An RtspError as the dispatcher throws it: extra headers for the answer, the user a login tried. */
+export type AnsweredError = RtspError & { headers?: Array<[string, string]>; user?: string };
+
+/** One answer that refuses a request (status >= 400), or a deadline or framing failure. */
+export interface Refusal {
+  status: number;
+  /** Absent when the request could not be read (framing error, deadline). */
+  method?: string;
+  uri?: string;
+  reason: string;
+  code: string;
+  /** The user name credentials were given for, on a failed login. */
+  user?: string;
 }
 
 export interface ConnectionHandlers {
@@ -21,6 +39,8 @@ export interface ConnectionHandlers {
   handleInterleaved(channel: number, data: Buffer, connection: RtspConnection): void;
   onClose(connection: RtspConnection): void;
   onError(error: Error, connection: RtspConnection): void;
+  /** A request refused (an error answer), once per refusal, even if the client left before the answer. */
+  onRefused(refusal: Refusal, connection: RtspConnection): void;
   /** Whether any session lives on this connection (then it is never closed for idleness). */
   hasSessions(connection: RtspConnection): boolean;
 }
@@ -92,13 +112,15 @@ export class RtspConnection implements SessionOwner {
 
   /** Writes an answer now (used directly by PLAY, whose answer must precede the first packet). */
   writeResponse(cseq: string | undefined, spec: ResponseSpec): void {
-    if (this.isClosed || this.socket.destroyed) return;
+    // Once our side is ended (close(), server shutdown) a late request gets no answer: writing one
+    // would only raise 'write after end'.
+    if (this.isClosed || !this.socket.writable) return;
     const headers = new RtspHeaders();
     if (cseq !== undefined) headers.append('CSeq', cseq);
     headers.append('Server', this.serverHeader);
     for (const [name, value] of spec.headers ?? []) headers.append(name, value);
     this.socket.write(
-      serializeResponse({ status: spec.status, reason: spec.reason, headers, body: spec.body }),
+      serializeResponse({ status: spec.status, reason: spec.reasonPhrase, headers, body: spec.body }),
     );
   }
 
@@ -142,7 +164,10 @@ export class RtspConnection implements SessionOwner {
     this.requestTimer ??= setTimeout(() => {
       this.requestTimer = undefined;
       if (!this.parser.partial || this.isClosed) return;
-      this.handlers.onError(new Error('request not received in time'), this);
+      this.handlers.onRefused(
+        { status: 408, reason: 'request not received in time', code: 'ERR_RTSP_REQUEST_TIMEOUT' },
+        this,
+      );
       this.socket.pause();
       this.queue = this.queue.then(() => {
         this.writeResponse(undefined, { status: 408 });
@@ -181,22 +206,36 @@ export class RtspConnection implements SessionOwner {
 
   private async answer(request: RtspRequest): Promise<void> {
     // Queued behind a request that took a while, after the client left: nobody to answer, and a
-    // SETUP now would make a session no one can end.
-    if (this.isClosed) {
+    // SETUP now would make a session no one can end. The same once our side is ended (shutdown).
+    if (this.isClosed || !this.socket.writable) {
       this.pending--;
       return;
     }
     const cseq = request.headers.get('cseq');
     try {
       const spec = await this.handlers.handleRequest(request, this);
+      if (spec && spec.status >= 400) {
+        this.refused(request, {
+          status: spec.status,
+          reason: spec.reason ?? `status ${spec.status}`,
+          code: spec.code ?? `ERR_RTSP_STATUS_${spec.status}`,
+        });
+      }
       if (spec) this.writeResponse(cseq, spec);
     } catch (err) {
       if (err instanceof RtspError) {
-        const headers: Array<[string, string]> = [];
-        const extra = (err as RtspError & { headers?: Array<[string, string]> }).headers;
-        if (extra) headers.push(...extra);
-        this.writeResponse(cseq, { status: err.status, reason: err.reason, headers });
-        if (err.report) this.handlers.onError(err, this);
+        const answered = err as AnsweredError;
+        this.refused(request, {
+          status: err.status,
+          reason: err.message,
+          code: err.code,
+          user: answered.user,
+        });
+        this.writeResponse(cseq, {
+          status: err.status,
+          reasonPhrase: err.reasonPhrase,
+          headers: answered.headers ?? [],
+        });
         if (err.fatal) this.close();
       } else {
         this.handlers.onError(err as Error, this);
@@ -207,12 +246,18 @@ export class RtspConnection implements SessionOwner {
     }
   }
 
+  private refused(request: RtspRequest, refusal: Omit<Refusal, 'method' | 'uri'>): void {
+    this.handlers.onRefused({ ...refusal, method: request.method, uri: request.uri }, this);
+  }
+
   /** The byte stream can no longer be framed: answer once (after what is queued) and close. */
   private failFraming(err: unknown): void {
     this.socket.pause();
     const status = err instanceof RtspError ? err.status : 400;
     const cseq = (err as { cseq?: string }).cseq;
-    if (!(err instanceof RtspError)) this.handlers.onError(err as Error, this);
+    if (err instanceof RtspError)
+      this.handlers.onRefused({ status, reason: err.message, code: err.code }, this);
+    else this.handlers.onError(err as Error, this);
     this.queue = this.queue.then(() => {
       this.writeResponse(cseq, { status });
       this.close();

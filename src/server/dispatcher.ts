@@ -16,7 +16,7 @@ import {
 import type { RtspRequest } from '../protocol/message.js';
 import { writeSdp } from '../protocol/sdp.js';
 import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
-import type { ResponseSpec, RtspConnection } from './connection.js';
+import type { AnsweredError, ResponseSpec, RtspConnection } from './connection.js';
 import type { Session, SessionTable, SessionTrack } from './session.js';
 import { type SessionTransport, TcpInterleavedTransport, UdpTransport } from './transports.js';
 import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
@@ -46,8 +46,13 @@ export interface RequestInfo {
   headers: RtspRequest['headers'];
 }
 
-/** true: go on; false: 403; an object: answer with that status and headers (e.g. 401 with a challenge). */
-export type AuthorizeResult = boolean | { status: number; headers?: Array<[string, string]> };
+/**
+ * true: go on; false: 403; an object: answer with that status and headers (e.g. 401 with a
+ * challenge). `reason`, `code` and `user` go into the server's `refused` event.
+ */
+export type AuthorizeResult =
+  | boolean
+  | { status: number; headers?: Array<[string, string]>; reason?: string; code?: string; user?: string };
 
 export interface DispatcherHooks {
   authorize?: (request: RequestInfo) => AuthorizeResult | Promise<AuthorizeResult>;
@@ -94,9 +99,16 @@ interface Target {
   control: string | undefined;
 }
 
-function statusError(status: number, code: string, message: string, headers?: Array<[string, string]>) {
-  const err = new RtspError(status, code, message) as RtspError & { headers?: Array<[string, string]> };
+function statusError(
+  status: number,
+  code: string,
+  message: string,
+  headers?: Array<[string, string]>,
+  user?: string,
+) {
+  const err: AnsweredError = new RtspError(status, code, message);
   if (headers) err.headers = headers;
+  if (user !== undefined) err.user = user;
   return err;
 }
 
@@ -144,7 +156,13 @@ export class Dispatcher {
       });
       if (verdict === false) throw statusError(403, 'ERR_RTSP_FORBIDDEN', 'forbidden');
       if (typeof verdict === 'object') {
-        throw statusError(verdict.status, 'ERR_RTSP_NOT_AUTHORIZED', 'not authorized', verdict.headers);
+        throw statusError(
+          verdict.status,
+          verdict.code ?? 'ERR_RTSP_NOT_AUTHORIZED',
+          verdict.reason ?? 'not authorized',
+          verdict.headers,
+          verdict.user,
+        );
       }
     }
 
@@ -485,7 +503,11 @@ export class Dispatcher {
         clearTimeout(timer);
         cancelWait();
         session.cancelPendingPlay = undefined;
-        resolve(outcome === 'paused' ? { status: 200, headers: base } : { status: 454 });
+        resolve(
+          outcome === 'paused'
+            ? { status: 200, headers: base }
+            : { status: 454, reason: 'session ended during PLAY', code: 'ERR_RTSP_SESSION_NOT_FOUND' },
+        );
       };
     });
   }

@@ -4,6 +4,7 @@ import { createServer as createTcpServer, type Socket, type Server as TcpServer 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
+import { parseRtspUrl } from '../protocol/url.js';
 import { msToNtp } from '../rtp/ntp.js';
 import {
   buildByeCompound,
@@ -12,7 +13,7 @@ import {
   type RtcpSenderInfo,
 } from '../rtp/rtcp.js';
 import { type Authenticator, type AuthOptions, createAuthenticator } from './auth.js';
-import { normalizeAddress, RtspConnection } from './connection.js';
+import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
 import { createIpFilter, type IpFilterOptions } from './ip-filter.js';
 import { type Session, type SessionInfo, SessionTable, type SessionTrack } from './session.js';
@@ -91,16 +92,38 @@ export interface ConnectionInfo {
   remotePort: number;
 }
 
+/**
+ * A refusal: a request answered with an error status (4xx, 5xx; an unexpected error's 500 is a
+ * `clientError` instead), or a connection closed before any request (IP filter, connection limits).
+ */
+export interface RefusalInfo {
+  /** The status answered; absent for a connection closed before any request. */
+  status?: number;
+  /** The request's method and stream path; absent when there was no readable request. */
+  method?: string;
+  path?: string;
+  remoteAddress: string;
+  remotePort: number;
+  /** Why, in words, and as a stable code: e.g. 'stream not found' / 'ERR_RTSP_NOT_FOUND'. */
+  reason: string;
+  /**
+   * 'ERR_RTSP_AUTH_FAILED' marks a failed login (credentials given but wrong); a 401 that only
+   * asks for credentials has 'ERR_RTSP_AUTH_REQUIRED' (or 'ERR_RTSP_AUTH_STALE' for an old nonce).
+   */
+  code: string;
+  /** The user name a failed login tried. */
+  user?: string;
+}
+
 export interface RtspServerEvents {
   connection: [info: ConnectionInfo];
   disconnect: [info: ConnectionInfo];
   session: [info: SessionInfo];
   play: [info: SessionInfo];
   sessionEnd: [info: SessionInfo, reason: EndReason];
-  /**
-   * A problem with one client (socket error, handler bug, or a refusal flagged `report`, such as
-   * ERR_RTSP_DIGEST_URI_MISMATCH). The server goes on serving the others.
-   */
+  /** A request or connection refused: one event per refusal (see RefusalInfo). */
+  refused: [info: RefusalInfo];
+  /** A problem with one client (socket error, handler bug). The server goes on serving the others. */
   clientError: [error: Error, info: ConnectionInfo];
 }
 
@@ -203,11 +226,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // The address filter and the connection limits apply before the handshake: a denied or
       // surplus client costs no TLS work, and sockets still handshaking count against the limits.
       this.tlsServer.on('connection', (raw: Socket) => {
-        if (!this.admits(normalizeAddress(raw.remoteAddress ?? ''))) {
-          raw.on('error', () => {});
-          raw.destroy();
-          return;
-        }
+        if (!this.admitted(raw)) return;
         const key = socketKey(raw);
         this.handshaking.set(key, raw);
         raw.once('close', () => {
@@ -327,25 +346,39 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await closed;
   }
 
-  /** Whether a new connection from `address` may come in: not closing, filter, limits (handshakes included). */
-  private admits(address: string): boolean {
-    if (this.closing) return false;
-    if (this.addressAllowed !== undefined && !this.addressAllowed(address)) return false;
-    if (this.connections.size + this.handshaking.size >= this.options.maxConnections) return false;
+  /**
+   * Why a new connection from `address` may not come in (closing, filter, limits with handshakes
+   * included), or undefined when it may.
+   */
+  private refusalFor(address: string): Pick<RefusalInfo, 'reason' | 'code'> | undefined {
+    if (this.closing) return { reason: 'server shutting down', code: 'ERR_RTSP_SHUTTING_DOWN' };
+    if (this.addressAllowed !== undefined && !this.addressAllowed(address))
+      return { reason: 'address not allowed', code: 'ERR_RTSP_ADDRESS_DENIED' };
+    if (this.connections.size + this.handshaking.size >= this.options.maxConnections)
+      return { reason: 'connection limit reached', code: 'ERR_RTSP_TOO_MANY_CONNECTIONS' };
     let fromAddress = this.perAddress.get(address) ?? 0;
     for (const raw of this.handshaking.values()) {
       if (normalizeAddress(raw.remoteAddress ?? '') === address) fromAddress++;
     }
-    return fromAddress < this.options.maxConnectionsPerAddress;
+    if (fromAddress >= this.options.maxConnectionsPerAddress)
+      return { reason: 'connection limit per address reached', code: 'ERR_RTSP_TOO_MANY_CONNECTIONS' };
+    return undefined;
+  }
+
+  /** Admits a new socket, or closes it at once and says why in a `refused` event. */
+  private admitted(socket: Socket): boolean {
+    const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    const refusal = this.refusalFor(remoteAddress);
+    if (!refusal) return true;
+    socket.on('error', () => {});
+    socket.destroy();
+    this.emit('refused', { remoteAddress, remotePort: socket.remotePort ?? 0, ...refusal });
+    return false;
   }
 
   private accept(socket: Socket, secure: boolean): void {
+    if (!this.admitted(socket)) return;
     const address = normalizeAddress(socket.remoteAddress ?? '');
-    if (!this.admits(address)) {
-      socket.on('error', () => {});
-      socket.destroy();
-      return;
-    }
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const conn = new RtspConnection(
       socket,
@@ -354,6 +387,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         handleInterleaved: (channel, data, c) => this.onInterleaved(channel, data, c),
         onClose: (c) => this.onConnectionClose(c),
         onError: (err, c) => this.emit('clientError', err, infoOf(c)),
+        onRefused: (refusal, c) => this.emit('refused', refusalInfo(refusal, c)),
         hasSessions: (c) => this.hasSessions(c),
       },
       {
@@ -548,6 +582,24 @@ function socketKey(socket: Socket): string {
 
 function infoOf(c: RtspConnection): ConnectionInfo {
   return { remoteAddress: c.remoteAddress, remotePort: c.remotePort };
+}
+
+function refusalInfo(r: Refusal, c: RtspConnection): RefusalInfo {
+  const info: RefusalInfo = { status: r.status, ...infoOf(c), reason: r.reason, code: r.code };
+  if (r.method !== undefined) info.method = r.method;
+  // The path only: the URL itself may carry a user name and password.
+  const path = r.uri === undefined ? undefined : pathOf(r.uri);
+  if (path !== undefined) info.path = path;
+  if (r.user !== undefined) info.user = r.user;
+  return info;
+}
+
+function pathOf(uri: string): string | undefined {
+  try {
+    return parseRtspUrl(uri).path;
+  } catch {
+    return undefined;
+  }
 }
 
 function normalizePath(path: string): string {

@@ -69,7 +69,8 @@ export class TcpInterleavedTransport implements SessionTransport {
   }
 
   deliver(batch: RtpPacketBatch, _track: Track): void {
-    if (!this.active || this.socket.destroyed) return;
+    // Not once the connection is ending (shutdown): a write then is an error, not a packet.
+    if (!this.active || !this.socket.writable) return;
     if (this.socket.writableLength > this.limits.maxBufferedBytes) {
       // Behind: skip to the next keyframe rather than queue without bound.
       this.stats.droppedBatches++;
@@ -91,7 +92,7 @@ export class TcpInterleavedTransport implements SessionTransport {
   }
 
   sendRtcp(packet: Buffer): void {
-    if (this.socket.destroyed || packet.length > 0xffff) return;
+    if (!this.socket.writable || packet.length > 0xffff) return;
     const header = Buffer.allocUnsafe(4);
     header[0] = 0x24;
     header[1] = this.channels[1];

@@ -1,5 +1,6 @@
 // A bare RTSP client over a real socket, for tests that need to send exact (and broken) bytes.
 import { connect, type Socket } from 'node:net';
+import { digestResponse, ha1 } from '../../src/protocol/headers/authorization.js';
 import type { InterleavedFrame, RtspResponse } from '../../src/protocol/message.js';
 import { RtspParser } from '../../src/protocol/parser.js';
 
@@ -117,4 +118,32 @@ export class RawRtspClient {
     this.waiters = [];
     for (const f of w) f();
   }
+}
+
+/** An Authorization header answering the MD5 Digest challenge of a 401 `challenge` (qop=auth). */
+export function digestAuthorization(
+  challenge: RtspResponse,
+  method: string,
+  uri: string,
+  user: string,
+  password: string,
+): string {
+  const header = challenge.headers.getAll('www-authenticate').find((h) => /algorithm=MD5/.test(h)) ?? '';
+  const realm = /realm="([^"]*)"/.exec(header)?.[1] ?? '';
+  const nonce = /nonce="([^"]*)"/.exec(header)?.[1] ?? '';
+  const cnonce = '0a4f113b';
+  const response = digestResponse({
+    algorithm: 'MD5',
+    ha1: ha1('MD5', user, realm, password),
+    nonce,
+    method,
+    uri,
+    qop: 'auth',
+    nc: '00000001',
+    cnonce,
+  });
+  return (
+    `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", algorithm=MD5, ` +
+    `qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`
+  );
 }

@@ -164,9 +164,9 @@ describe('live555 (openRTSP/VLC) replay with Digest', () => {
     ts.server.addStream('/other', { video: { codec: 'H264' } });
     ts.server.addStream('/test2', { video: { codec: 'H264' } });
     reported = [];
-    ts.server.on('clientError', (err) =>
-      reported.push({ code: (err as { code?: string }).code, message: err.message }),
-    );
+    ts.server.on('refused', (info) => {
+      if (info.code === MISMATCH_CODE) reported.push({ code: info.code, message: info.reason });
+    });
     base = `rtsp://127.0.0.1:${ts.port}/test/`;
   });
   after(async () => {

@@ -278,8 +278,7 @@ describe('authenticator: Digest', () => {
         assert.ok(err instanceof DigestUriMismatchError);
         assert.equal(err.status, 400);
         assert.equal(err.code, 'ERR_RTSP_DIGEST_URI_MISMATCH');
-        assert.equal(err.reason, 'Digest URI Mismatch');
-        assert.equal(err.report, true);
+        assert.equal(err.reasonPhrase, 'Digest URI Mismatch');
         assert.match(err.message, /digest uri/);
         assert.doesNotMatch(err.message, /wonder/);
         return true;
@@ -723,9 +722,12 @@ describe('authenticator: nothing secret leaks', () => {
     const wrong = answer(challenge, { user: 'zed', password: `${secretPassword}x`, method: 'DESCRIBE', uri });
     const result = await auth.authorize(request('DESCRIBE', uri, wrong));
     const text = JSON.stringify(result);
-    assert.ok(!text.includes(secretPassword) && !text.includes('zed'));
+    assert.ok(!text.includes(secretPassword), text);
+    // The user name tried goes to the server's `refused` event (an operator's log), never to the client.
+    assert.equal(typeof result === 'object' ? result.user : undefined, 'zed');
+    assert.ok(typeof result === 'object' && !JSON.stringify(result.headers).includes('zed'), text);
     const response = /response="([0-9a-f]+)"/.exec(wrong)![1];
-    assert.ok(!text.includes(response));
+    assert.ok(!text.includes(response), text);
     const badUri = answer(challenge, {
       user: 'zed',
       password: secretPassword,
