@@ -27,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { splitArgs } from '../../src/sources/ffmpeg.js';
 import { createTestPattern } from '../../src/sources/testpattern/source.js';
-import { requireTools, run } from '../helpers/tools.js';
+import { ffprobeStreams } from '../helpers/clients.js';
+import { requireTools } from '../helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -151,24 +152,10 @@ async function probe(url: string): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     // Asynchronous: the camera stand-in lives in this process and must keep answering meanwhile.
-    const r = await run(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-rtsp_transport',
-        'tcp',
-        '-show_entries',
-        'stream=codec_name,codec_type,width,height',
-        '-of',
-        'csv=p=0',
-        url,
-      ],
-      30_000,
-    );
+    const r = await ffprobeStreams(url, { entries: 'codec_name,codec_type,width,height', timeoutMs: 30_000 });
     if (r.code === 0 || !r.stderr.includes('503') || Date.now() > deadline) {
       assert.equal(r.code, 0, `ffprobe ${url}: ${r.stderr}${r.timedOut ? ' (timed out)' : ''}`);
-      return r.stdout.toString().trim().split('\n').filter(Boolean);
+      return r.lines;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

@@ -132,3 +132,27 @@ export async function gstDecode(
     stdout: r.output,
   };
 }
+
+/** What ffprobe reports of a URL's streams, one csv line per stream (`-show_entries stream=<entries>`). */
+export async function ffprobeStreams(
+  url: string,
+  options: { transport?: string; entries?: string; timeoutMs?: number } = {},
+): Promise<{ lines: string[]; stderr: string; code: number | null; timedOut: boolean }> {
+  const r = await run(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-rtsp_transport',
+      options.transport ?? 'tcp',
+      '-show_entries',
+      `stream=${options.entries ?? 'codec_name,width,height'}`,
+      '-of',
+      'csv=p=0',
+      url,
+    ],
+    options.timeoutMs ?? 20_000,
+  );
+  const lines = r.stdout.toString().trim().split('\n').filter(Boolean);
+  return { lines, stderr: r.stderr, code: r.code, timedOut: r.timedOut };
+}

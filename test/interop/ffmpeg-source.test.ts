@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Stream } from '../../src/media/stream.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { describePlan, FfmpegSource, ffmpegCommand, splitArgs } from '../../src/sources/ffmpeg.js';
+import { ffprobeStreams } from '../helpers/clients.js';
 import { SAMPLE_FILE } from '../helpers/server.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
@@ -57,22 +58,8 @@ describe('FfmpegSource', { concurrency: 1 }, () => {
 
   it('serves the camera stand-in: ffprobe sees h264 320x240 and aac', async (t) => {
     if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
-    const r = await run(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-rtsp_transport',
-        'tcp',
-        '-show_entries',
-        'stream=codec_name,width,height',
-        '-of',
-        'csv=p=0',
-        url,
-      ],
-      20_000,
-    );
-    assert.equal(r.stdout.toString().trim(), 'h264,320,240\naac', r.stderr);
+    const r = await ffprobeStreams(url);
+    assert.equal(r.lines.join('\n'), 'h264,320,240\naac', r.stderr);
   });
 
   it('survives ffmpeg being killed: the client sees a gap, not an end', async (t) => {
@@ -232,22 +219,8 @@ describe('FfmpegSource picks what to copy and what to encode', { concurrency: 1 
     try {
       const stream = server.addStream('/in', {});
       await source.feed(stream);
-      const r = await run(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-rtsp_transport',
-          'tcp',
-          '-show_entries',
-          'stream=codec_name,width,height',
-          '-of',
-          'csv=p=0',
-          `rtsp://127.0.0.1:${server.port}/in`,
-        ],
-        20_000,
-      );
-      return { probed: r.stdout.toString().trim(), stderr: r.stderr, plan: source.plan.map(describePlan) };
+      const r = await ffprobeStreams(`rtsp://127.0.0.1:${server.port}/in`);
+      return { probed: r.lines.join('\n'), stderr: r.stderr, plan: source.plan.map(describePlan) };
     } finally {
       source.stop();
       await server.close();
