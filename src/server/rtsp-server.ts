@@ -104,7 +104,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         bye: (track) => this.byeFor(track),
       },
       (s, reason) => {
-        if (this.announced.has(s)) this.emit('sessionEnd', s.info(), reason);
+        if (this.announced.has(s)) this.notify('sessionEnd', s.info(), reason);
       },
     );
     this.dispatcher = new Dispatcher({
@@ -119,14 +119,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       },
       sessionStarted: (s) => {
         this.announced.add(s);
-        this.emit('session', s.info());
+        this.notify('session', s.info());
       },
-      sessionPlaying: (s) => this.emit('play', s.info()),
+      sessionPlaying: (s) => this.notify('play', s.info()),
       reportError: (err, conn) =>
-        this.emit('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
+        this.notify('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
     });
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
-    this.tcp.on('error', (err) => this.emit('clientError', err, { remoteAddress: '', remotePort: 0 }));
+    this.tcp.on('error', (err) => this.notify('clientError', err, { remoteAddress: '', remotePort: 0 }));
     if (o.tls) {
       this.tlsServer = createTlsServer(
         // A handshake must finish within the request deadline: a silent socket holds nothing long.
@@ -146,7 +146,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       });
       // Failed handshakes (scanners, plain RTSP on the TLS port) end that socket only.
       this.tlsServer.on('tlsClientError', (err, socket) => {
-        this.emit('clientError', err, {
+        this.notify('clientError', err, {
           remoteAddress: socket.remoteAddress ?? '',
           remotePort: socket.remotePort ?? 0,
         });
@@ -155,6 +155,27 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     this.rtcpTimer = setInterval(() => this.sendSenderReports(), o.rtcpIntervalMs);
     this.rtcpTimer.unref();
+  }
+
+  /**
+   * Tells the application (every server event goes through here). Events are often raised deep in
+   * the media path — a session ended by a transport failing inside a source's push, PLAY started
+   * at a keyframe — so a listener that throws must not unwind into it: that would stop the source
+   * (a test pattern's timer) or skip the other clients of the frame. Each listener runs in its own
+   * try; what one throws is re-thrown from a microtask, so it still reaches the process as an
+   * uncaught exception (a bug in a listener stays visible and is never silently swallowed), while
+   * the event stays synchronous: listeners see the server as it is when the event happens.
+   */
+  private notify<K extends keyof RtspServerEvents>(event: K, ...args: RtspServerEvents[K]): void {
+    for (const listener of this.rawListeners(event)) {
+      try {
+        (listener as (...a: RtspServerEvents[K]) => void).apply(this, args);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Starts listening (RTSP, and RTSPS when configured); resolves with the RTSP port. */
@@ -273,7 +294,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (!refusal) return true;
     socket.on('error', () => {});
     socket.destroy();
-    this.emit('refused', { remoteAddress, remotePort: socket.remotePort ?? 0, ...refusal });
+    this.notify('refused', { remoteAddress, remotePort: socket.remotePort ?? 0, ...refusal });
     return false;
   }
 
@@ -285,8 +306,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         handleRequest: (req, c) => this.dispatcher.handle(req, c),
         handleInterleaved: (channel, data, c) => this.onInterleaved(channel, data, c),
         onClose: (c) => this.onConnectionClose(c),
-        onError: (err, c) => this.emit('clientError', err, infoOf(c)),
-        onRefused: (refusal, c) => this.emit('refused', refusalInfo(refusal, c)),
+        onError: (err, c) => this.notify('clientError', err, infoOf(c)),
+        onRefused: (refusal, c) => this.notify('refused', refusalInfo(refusal, c)),
         hasSessions: (c) => this.sessionTable.hasSessions(c),
       },
       {
@@ -301,14 +322,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     this.connections.add(conn);
     this.admission.connectionOpened(conn.remoteAddress);
-    this.emit('connection', infoOf(conn));
+    this.notify('connection', infoOf(conn));
   }
 
   private onConnectionClose(conn: RtspConnection): void {
     this.connections.delete(conn);
     this.admission.connectionClosed(conn.remoteAddress);
     for (const s of this.sessionTable.ofOwner(conn)) s.end('disconnect');
-    this.emit('disconnect', infoOf(conn));
+    this.notify('disconnect', infoOf(conn));
   }
 
   private onInterleaved(channel: number, data: Buffer, conn: RtspConnection): void {
@@ -323,7 +344,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const s of this.sessionTable.values()) {
       for (const st of s.tracks.values()) {
         if (st.transport !== sink) continue;
-        this.emit('clientError', error, {
+        this.notify('clientError', error, {
           remoteAddress: s.owner.remoteAddress,
           remotePort: s.owner.remotePort,
         });
@@ -331,7 +352,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return;
       }
     }
-    this.emit('clientError', error, { remoteAddress: '', remotePort: 0 });
+    this.notify('clientError', error, { remoteAddress: '', remotePort: 0 });
   }
 
   private senderInfo(track: Track): RtcpSenderInfo {
