@@ -24,11 +24,19 @@ export const rtpRandom = {
   uint16: (): number => randomBytes(2).readUInt16BE(0),
 };
 
+/** What a Stream tells: a track added, its source down or back, the stream closed. */
+export interface StreamEvents {
+  track: [track: Track];
+  unavailable: [reason: string];
+  available: [];
+  close: [];
+}
+
 /**
  * A path on the server (e.g. `/cam`) with its tracks. Sources push into the tracks; the server's
  * sessions subscribe to them.
  */
-export class Stream extends EventEmitter {
+export class Stream extends EventEmitter<StreamEvents> {
   readonly path: string;
   readonly tracks: Track[] = [];
   readonly title: string;

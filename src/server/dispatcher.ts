@@ -1,5 +1,5 @@
 import type { Stream } from '../media/stream.js';
-import { wallClockMs } from '../media/track.js';
+import { type Track, wallClockMs } from '../media/track.js';
 import { MediaFormatError, RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
@@ -16,10 +16,11 @@ import {
 import type { RtspRequest } from '../protocol/message.js';
 import { writeSdp } from '../protocol/sdp.js';
 import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
-import type { AnsweredError, ResponseSpec, RtspConnection } from './connection.js';
-import type { Session, SessionTable, SessionTrack } from './session.js';
-import { type SessionTransport, TcpInterleavedTransport, UdpTransport } from './transports.js';
-import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
+import type { AnsweredError, ResponseSpec } from './connection.js';
+import type { Session, SessionOwner, SessionTable } from './session.js';
+import type { SessionTransport, TransportFactory } from './transports.js';
+
+export type { EndReason } from './session.js';
 
 export const SUPPORTED_METHODS = [
   'OPTIONS',
@@ -58,40 +59,32 @@ export interface DispatcherHooks {
   authorize?: (request: RequestInfo) => AuthorizeResult | Promise<AuthorizeResult>;
 }
 
+/** What the dispatcher uses of a control connection (an RtspConnection, or a fake in tests). */
+export interface DispatcherConnection extends SessionOwner {
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** True for RTSPS (TLS). */
+  readonly secure: boolean;
+  /** Writes an answer now (PLAY: its answer must precede the first packet). */
+  writeResponse(cseq: string | undefined, spec: ResponseSpec): void;
+}
+
 /** What the dispatcher needs from the server around it. */
-export interface DispatcherContext {
+export interface DispatcherContext<C extends DispatcherConnection> {
   findStream(path: string): Stream | undefined;
   readonly sessions: SessionTable;
-  readonly ports: UdpPortPool;
+  readonly transports: TransportFactory<C>;
   readonly hooks: DispatcherHooks;
   readonly limits: {
-    maxSessionsPerPath: number;
-    maxSessionsPerConnection: number;
-    maxSessionsPerAddress: number;
     allowUdpOverTls: boolean;
-    maxBufferedBytes: number;
-    maxLagMs: number;
     playStartTimeoutMs: number;
     describeWaitMs: number;
   };
   sessionStarted(session: Session): void;
   sessionPlaying(session: Session): void;
-  endSession(session: Session, reason: EndReason): void;
-  onRtcpFromClient(session: Session, packet: Buffer): void;
   /** A fault in the server's own handling, out of any request's reach (reported, never thrown). */
-  reportError(err: unknown, conn: RtspConnection): void;
-  /** Sends the first sender report to a transport that just started. */
-  sendInitialReport(st: SessionTrack): void;
+  reportError(err: unknown, conn: C): void;
 }
-
-export type EndReason =
-  | 'teardown'
-  | 'timeout'
-  | 'disconnect'
-  | 'shutdown'
-  | 'slow'
-  | 'stream-removed'
-  | 'error';
 
 interface Target {
   stream: Stream | undefined;
@@ -112,11 +105,18 @@ function statusError(
   return err;
 }
 
-/** Answers RTSP requests: one method a function, status codes as RFC 2326 says. */
-export class Dispatcher {
-  constructor(private readonly ctx: DispatcherContext) {}
+/**
+ * Answers RTSP requests: parses what a method needs, calls the session (whose state machine decides
+ * what is allowed), formats the answer. Status codes as RFC 2326 says. Sockets are the transport
+ * factory's business, so this runs as well against fakes.
+ */
+export class Dispatcher<C extends DispatcherConnection> {
+  /** PLAYs not answered yet (see answerAtNextKeyframe). */
+  private readonly waitingPlays = new Map<Session, (outcome: 'paused' | 'ended') => void>();
 
-  async handle(request: RtspRequest, conn: RtspConnection): Promise<ResponseSpec | null> {
+  constructor(private readonly ctx: DispatcherContext<C>) {}
+
+  async handle(request: RtspRequest, conn: C): Promise<ResponseSpec | null> {
     const cseqHeader = request.headers.get('cseq');
     if (cseqHeader === undefined) throw statusError(400, 'ERR_RTSP_NO_CSEQ', 'missing CSeq');
     parseCSeq(cseqHeader);
@@ -168,6 +168,8 @@ export class Dispatcher {
 
     const session = this.sessionOf(request);
     session?.touch();
+    if (session && this.waitingPlays.has(session) && (method === 'SETUP' || method === 'PLAY'))
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', `${method} while PLAY is pending`);
 
     switch (method) {
       case 'OPTIONS':
@@ -185,7 +187,7 @@ export class Dispatcher {
         return this.pause(target, this.required(session));
       case 'TEARDOWN': {
         const s = this.required(session);
-        this.ctx.endSession(s, 'teardown');
+        s.end('teardown');
         return { status: 200, headers: sessionHeader(s) };
       }
       case 'GET_PARAMETER':
@@ -233,7 +235,7 @@ export class Dispatcher {
     return session;
   }
 
-  private async describe(request: RtspRequest, target: Target, conn: RtspConnection): Promise<ResponseSpec> {
+  private async describe(request: RtspRequest, target: Target, conn: C): Promise<ResponseSpec> {
     const stream = target.stream;
     if (!stream || target.control !== undefined)
       throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
@@ -278,7 +280,7 @@ export class Dispatcher {
   private async setup(
     request: RtspRequest,
     target: Target,
-    conn: RtspConnection,
+    conn: C,
     existing: Session | undefined,
   ): Promise<ResponseSpec> {
     const stream = target.stream;
@@ -294,9 +296,7 @@ export class Dispatcher {
     if (existing && existing.stream !== stream) {
       throw statusError(459, 'ERR_RTSP_AGGREGATE', 'a session carries one stream');
     }
-    if (existing?.state === 'playing') {
-      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'SETUP while playing is not supported');
-    }
+    existing?.checkState('SETUP');
     const transportHeader = request.headers.get('transport');
     if (!transportHeader)
       throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'Transport header missing');
@@ -315,97 +315,59 @@ export class Dispatcher {
     } catch {
       throw statusError(400, 'ERR_RTSP_BAD_REQUEST', 'request URL cannot be named in RTP-Info');
     }
-    if (!existing) this.checkSessionLimits(stream, conn);
+    if (!existing) this.ctx.sessions.checkLimits(stream, conn);
 
     // Build the new transport before touching the session, so that a failure leaves the session
     // (and a track set up before) as it was, and nothing half-made behind.
     let session = existing;
-    let created = false;
     let transport: SessionTransport | undefined;
-    let pair: UdpPortPair | undefined;
-    let previousClosed = false;
     try {
       let reply: TransportSpec;
       if (spec.lowerTransport === 'TCP') {
-        const previousChannels = existing?.tracks.get(track.id)?.transport.channels;
-        const channels = pickChannels(
-          spec.interleaved,
-          (ch) => conn.channelSessions.has(ch) && !previousChannels?.includes(ch),
-        );
-        if (!channels)
-          throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no free interleaved channel');
-        session = this.openSession(stream, conn, existing);
-        created = session !== existing;
-        const owner = session;
+        session = existing ?? this.ctx.sessions.create(stream, conn);
         // Free the previous pair first: a re-SETUP may ask for the same channels.
-        existing?.tracks.get(track.id)?.transport.close();
-        previousClosed = true;
-        const channelMap = conn.channelSessions;
-        for (const ch of channels) channelMap.set(ch, owner);
-        transport = new TcpInterleavedTransport(
-          conn.socket,
-          channels,
-          this.ctx.limits,
-          () => {
-            this.ctx.endSession(owner, 'slow');
-            conn.socket.destroy();
-          },
-          () => {
-            for (const ch of channels) if (channelMap.get(ch) === owner) channelMap.delete(ch);
-          },
-        );
+        session.removeTrack(track.id);
+        transport = this.ctx.transports.interleaved(conn, session, spec.interleaved);
         reply = {
           transport: spec.transport,
           profile: spec.profile,
           lowerTransport: 'TCP',
           delivery: 'unicast',
-          interleaved: channels,
+          interleaved: transport.channels,
           ssrc: track.codec.ssrc,
           mode: spec.mode,
           extra: [],
         };
       } else {
-        const clientPorts = spec.clientPort!;
-        pair = await this.ctx.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
-        const serverPorts = pair.ports;
         let owner: Session | undefined;
-        transport = await UdpTransport.open(
-          pair,
-          conn.remoteAddress,
-          clientPorts,
-          (packet) => {
-            if (owner) this.ctx.onRtcpFromClient(owner, packet);
-          },
-          (port) => this.ctx.ports.release(port),
+        const udp = await this.ctx.transports.udp(conn, spec.clientPort!, (packet) =>
+          owner?.receiveRtcp(packet),
         );
-        pair = undefined; // the transport owns it now: closing the transport releases it
+        transport = udp;
         // The client may have gone, or its session ended, while the ports were bound.
         if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
-        if (existing && this.ctx.sessions.get(existing.id) !== existing)
+        if (existing?.state === 'ended')
           throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
         if (this.ctx.findStream(stream.path) !== stream)
           throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
-        session = this.openSession(stream, conn, existing);
-        created = session !== existing;
+        session = existing ?? this.ctx.sessions.create(stream, conn);
         owner = session;
-        existing?.tracks.get(track.id)?.transport.close();
-        previousClosed = true;
         reply = {
           transport: spec.transport,
           profile: spec.profile,
           lowerTransport: spec.lowerTransport,
           delivery: 'unicast',
           destination: spec.destination === undefined ? undefined : conn.remoteAddress,
-          clientPort: clientPorts,
-          serverPort: serverPorts,
+          clientPort: spec.clientPort,
+          serverPort: udp.serverPorts,
           ssrc: track.codec.ssrc,
           mode: spec.mode,
           extra: [],
         };
       }
       const transportHeader = formatTransportHeader(reply);
-      session.tracks.set(track.id, { track, transport, url: trackUrl });
-      if (created) this.ctx.sessionStarted(session);
+      session.addTrack(track, transport, trackUrl);
+      if (session !== existing) this.ctx.sessionStarted(session);
       return {
         status: 200,
         headers: [
@@ -414,45 +376,35 @@ export class Dispatcher {
         ],
       };
     } catch (err) {
-      transport?.close();
-      if (pair) releasePair(pair, this.ctx.ports);
-      if (existing && previousClosed) existing.tracks.delete(track.id);
-      if (created && session && session.tracks.size === 0) this.ctx.endSession(session, 'teardown');
+      if (transport && session?.tracks.get(track.id)?.transport !== transport) transport.close();
+      if (session && session !== existing && session.tracks.size === 0) session.end('teardown');
       if (err instanceof RtspError) throw err;
       throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
     }
   }
 
-  /** The session a SETUP adds to: the client's, or a new one within the limits. */
-  private openSession(stream: Stream, conn: RtspConnection, existing: Session | undefined): Session {
-    if (existing) return existing;
-    this.checkSessionLimits(stream, conn);
-    return this.ctx.sessions.create(stream, conn);
-  }
-
   private async play(
     request: RtspRequest,
     target: Target,
-    conn: RtspConnection,
+    conn: C,
     session: Session,
   ): Promise<ResponseSpec | null> {
     this.checkAggregate(target, session);
+    session.checkState('PLAY');
     if (session.tracks.size === 0) throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
     const base: Array<[string, string]> = [
       ['Range', formatRangeHeader({ unit: 'npt', start: 'now' })],
       ...sessionHeader(session),
     ];
-    if (session.cancelPendingPlay)
-      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'PLAY already pending');
     if (session.state === 'playing') return { status: 200, headers: base };
-    session.state = 'playing';
 
     const cseq = request.headers.get('cseq');
     const lead = session.stream.leadTrack;
     const leadSetup = lead && lead.kind === 'video' ? session.tracks.get(lead.id) : undefined;
-    // Runs in a source's push (keyframe) or in a timer: it must not throw into either.
-    const start = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
-      session.cancelPendingPlay = undefined;
+    // Answers, then starts the session: the answer must precede the first packet. Runs in a
+    // source's push (keyframe) or in a timer: it must not throw into either.
+    const answerAndPlay = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
+      let rtpInfo: string;
       try {
         const now = wallClockMs();
         const info = [...session.tracks.values()].map((st) => {
@@ -463,86 +415,77 @@ export class Dispatcher {
             rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
           };
         });
-        const rtpInfo = formatRtpInfo(info);
-        conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', rtpInfo]] });
+        rtpInfo = formatRtpInfo(info);
       } catch (err) {
-        session.state = 'ready';
         conn.writeResponse(cseq, { status: 500 });
         this.ctx.reportError(err, conn);
         return;
       }
-      for (const st of session.tracks.values()) {
-        st.transport.start(st.track.kind === 'video');
-        st.track.subscribe(st.transport);
-        // A sender report right away lets the client map RTP time to wall clock from the start.
-        this.ctx.sendInitialReport(st);
+      conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', rtpInfo]] });
+      try {
+        session.play();
+      } catch (err) {
+        this.ctx.reportError(err, conn);
+        return;
       }
       this.ctx.sessionPlaying(session);
     };
 
     if (!leadSetup) {
-      start();
+      answerAndPlay();
       return null;
     }
-    // Answer right before the next keyframe goes out, so RTP-Info names exactly the first packet
-    // this client receives and its first picture decodes cleanly.
+    return this.answerAtNextKeyframe(session, leadSetup.track, base, answerAndPlay);
+  }
+
+  /**
+   * Today's PLAY timing, kept in this one place: the answer goes out right before the lead track's
+   * next keyframe (or after playStartTimeoutMs), so RTP-Info names exactly the first packet this
+   * client receives. The session stays as it was until then; a PAUSE (from any connection) or the
+   * session's end while it waits still answers it — as played and paused at once (200), or as a
+   * session that is gone (454).
+   */
+  private answerAtNextKeyframe(
+    session: Session,
+    lead: Track,
+    base: Array<[string, string]>,
+    answerAndPlay: (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => void,
+  ): Promise<ResponseSpec | null> {
     return new Promise<ResponseSpec | null>((resolve) => {
-      const cancelWait = lead!.onNextKeyframe((batch) => {
+      const finish = () => {
         clearTimeout(timer);
-        start(batch);
+        cancelWait();
+        cancelOnEnd();
+        this.waitingPlays.delete(session);
+      };
+      const cancelWait = lead.onNextKeyframe((batch) => {
+        finish();
+        answerAndPlay(batch);
         resolve(null);
       });
       const timer = setTimeout(() => {
-        cancelWait();
-        start();
+        finish();
+        answerAndPlay();
         resolve(null);
       }, this.ctx.limits.playStartTimeoutMs);
-      // A PAUSE or TEARDOWN from another connection, or the session's end, while this PLAY waits:
-      // it is still answered — as played and paused at once, or as a session that is gone.
-      session.cancelPendingPlay = (outcome) => {
-        clearTimeout(timer);
-        cancelWait();
-        session.cancelPendingPlay = undefined;
+      const cancel = (outcome: 'paused' | 'ended') => {
+        finish();
         resolve(
           outcome === 'paused'
             ? { status: 200, headers: base }
             : { status: 454, reason: 'session ended during PLAY', code: 'ERR_RTSP_SESSION_NOT_FOUND' },
         );
       };
+      this.waitingPlays.set(session, cancel);
+      const cancelOnEnd = session.onEnd(() => cancel('ended'));
     });
   }
 
   private pause(target: Target, session: Session): ResponseSpec {
     this.checkAggregate(target, session);
-    session.cancelPendingPlay?.('paused');
-    for (const st of session.tracks.values()) {
-      st.track.unsubscribe(st.transport);
-      st.transport.stop();
-    }
-    session.state = 'ready';
+    session.pause();
+    this.waitingPlays.get(session)?.('paused');
     return { status: 200, headers: sessionHeader(session) };
-  }
-
-  /** The per-path, per-connection and per-address caps on new sessions (the total is the table's). */
-  private checkSessionLimits(stream: Stream, conn: RtspConnection): void {
-    const limits = this.ctx.limits;
-    let onPath = 0;
-    let onConnection = 0;
-    let fromAddress = 0;
-    for (const s of this.ctx.sessions.values()) {
-      if (s.stream === stream) onPath++;
-      if (s.owner === conn) onConnection++;
-      if (s.owner.remoteAddress === conn.remoteAddress) fromAddress++;
-    }
-    const reached =
-      onPath >= limits.maxSessionsPerPath
-        ? 'this path'
-        : onConnection >= limits.maxSessionsPerConnection
-          ? 'this connection'
-          : fromAddress >= limits.maxSessionsPerAddress
-            ? 'this address'
-            : undefined;
-    if (reached) throw statusError(503, 'ERR_RTSP_TOO_MANY_SESSIONS', `session limit for ${reached} reached`);
   }
 
   /** PLAY/PAUSE on one track of a multi-track session is not allowed (RFC 2326 459). */
@@ -572,7 +515,7 @@ function sessionHeader(session: Session | undefined): Array<[string, string]> {
   return session ? [['Session', formatSessionHeader({ id: session.id })]] : [];
 }
 
-function isSupported(spec: TransportSpec, conn: RtspConnection, udpAllowed: boolean): boolean {
+function isSupported(spec: TransportSpec, conn: DispatcherConnection, udpAllowed: boolean): boolean {
   if (spec.transport !== 'RTP' || spec.profile !== 'AVP') return false;
   if (spec.mode !== undefined && spec.mode !== 'PLAY') return false;
   if (spec.lowerTransport === 'TCP') return true;
@@ -585,25 +528,8 @@ function isSupported(spec: TransportSpec, conn: RtspConnection, udpAllowed: bool
   return true;
 }
 
-/** The requested pair if free, else the lowest free even pair (RFC 2326 12.39: the server may choose). */
-function pickChannels(
-  requested: [number, number] | undefined,
-  taken: (channel: number) => boolean,
-): [number, number] | undefined {
-  if (requested && !taken(requested[0]) && !taken(requested[1])) return requested;
-  for (let ch = 0; ch < 255; ch += 2) if (!taken(ch) && !taken(ch + 1)) return [ch, ch + 1];
-  return undefined;
-}
-
-/** Closes a port pair that never became a transport and gives its ports back. */
-function releasePair(pair: UdpPortPair, ports: UdpPortPool): void {
-  pair.rtp.close();
-  pair.rtcp.close();
-  ports.release(pair.ports[0]);
-}
-
 /** The request URL in absolute form (a client may send a bare path). */
-function absoluteUrl(uri: string, conn: RtspConnection): string {
+function absoluteUrl(uri: string, conn: DispatcherConnection): string {
   if (/^rtsps?:\/\//i.test(uri)) return uri;
   const host = conn.localAddress.includes(':') ? `[${conn.localAddress}]` : conn.localAddress;
   return `rtsp://${host}:${conn.localPort}${uri.startsWith('/') ? '' : '/'}${uri}`;

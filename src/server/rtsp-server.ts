@@ -6,86 +6,19 @@ import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import { parseRtspUrl } from '../protocol/url.js';
 import { msToNtp } from '../rtp/ntp.js';
-import {
-  buildByeCompound,
-  buildSrSdesCompound,
-  parseRtcpCompound,
-  type RtcpSenderInfo,
-} from '../rtp/rtcp.js';
-import { type Authenticator, type AuthOptions, createAuthenticator } from './auth.js';
+import { buildByeCompound, buildSrSdesCompound, type RtcpSenderInfo } from '../rtp/rtcp.js';
+import { Admission } from './admission.js';
+import { type Authenticator, createAuthenticator } from './auth.js';
 import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
-import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
-import { createIpFilter, type IpFilterOptions } from './ip-filter.js';
-import { type Session, type SessionInfo, SessionTable, type SessionTrack } from './session.js';
+import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
+import { type ResolvedServerOptions, type RtspServerOptions, resolveServerOptions } from './options.js';
+import { type EndReason, type Session, type SessionInfo, SessionTable } from './session.js';
+import { SocketTransportFactory } from './transports.js';
 import { UdpPortPool } from './udp-ports.js';
 
 export const VERSION = '0.1.0';
 
-export interface RtspServerOptions {
-  /** TCP port for RTSP (default 8554; 0 picks a free one). */
-  port?: number;
-  /** Address to listen on (default 0.0.0.0). */
-  host?: string;
-  /** UDP ports handed out for RTP/RTCP pairs (default 20000-29999). */
-  rtpPortRange?: [number, number];
-  /** Session timeout advertised to clients, seconds (default 60). */
-  sessionTimeoutSec?: number;
-  /** Most sessions at once; SETUP beyond it gets 503 (default 1000). */
-  maxSessions?: number;
-  /** Most RTSP connections at once; beyond it new ones are closed at once (default 2000). */
-  maxConnections?: number;
-  /** Most connections from one address at once (default 200). */
-  maxConnectionsPerAddress?: number;
-  /** Most sessions on one stream path; SETUP beyond it gets 503 (default 1000). */
-  maxSessionsPerPath?: number;
-  /**
-   * Most sessions one connection (default 16) and one address (default 200) may hold; SETUP beyond
-   * them gets 503. Without them one client could take every session and UDP port pair.
-   */
-  maxSessionsPerConnection?: number;
-  maxSessionsPerAddress?: number;
-  /** A request must arrive whole within this long of its first byte, else 408 and close (default 10 s). */
-  requestTimeoutMs?: number;
-  /** A connection with no session and no request for this long is closed (default 60 s). */
-  idleTimeoutMs?: number;
-  /**
-   * RTSPS: RTSP over TLS on its own port (default 8322) with this certificate and key (PEM). Clients
-   * use `rtsps://` and interleaved TCP inside the TLS connection.
-   */
-  tls?: RtspsOptions;
-  /** Built-in authentication (Basic/Digest, per path and action). Runs before `hooks.authorize`. */
-  auth?: AuthOptions;
-  /** Addresses allowed / denied (CIDRs); a denied client's connection is closed at once. */
-  ipFilter?: IpFilterOptions;
-  /** Largest header block of a request (default 8 KiB) and body (default 64 KiB). */
-  maxHeaderBytes?: number;
-  maxBodyBytes?: number;
-  /**
-   * Bytes a TCP client may have queued in its socket before it skips to the next keyframe
-   * (default 2 MiB), and how long it may stay behind before it is dropped (default 10 s).
-   */
-  maxBufferedBytes?: number;
-  maxLagMs?: number;
-  /** Longest a PLAY answer waits for the next keyframe (default 5 s). */
-  playStartTimeoutMs?: number;
-  /** Longest DESCRIBE waits for a new source's parameter sets (default 3 s). */
-  describeWaitMs?: number;
-  /** RTCP sender report interval (default 5 s). */
-  rtcpIntervalMs?: number;
-  hooks?: DispatcherHooks;
-}
-
-export interface RtspsOptions {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** TLS port (default 8322; 0 picks a free one). */
-  port?: number;
-  /**
-   * Let TLS clients choose plain UDP for the media (default false): the control channel would be
-   * private but the video would not, which is rarely what an operator who enabled TLS wants.
-   */
-  allowUdp?: boolean;
-}
+export type { RtspServerOptions, RtspsOptions } from './options.js';
 
 export interface ConnectionInfo {
   remoteAddress: string;
@@ -132,52 +65,28 @@ export interface RtspServerEvents {
  * Create one with `createServer()`.
  */
 export class RtspServer extends EventEmitter<RtspServerEvents> {
-  readonly options: Required<Omit<RtspServerOptions, 'hooks' | 'tls' | 'auth' | 'ipFilter'>> & {
-    hooks: DispatcherHooks;
-    tls: RtspsOptions | undefined;
-  };
-  private readonly addressAllowed: ((address: string) => boolean) | undefined;
+  readonly options: ResolvedServerOptions;
+  private readonly admission: Admission;
   private readonly tcp: TcpServer;
   private readonly tlsServer: TlsServer | undefined;
-  private readonly perAddress = new Map<string, number>();
   private readonly streams = new Map<string, Stream>();
   private readonly connections = new Set<RtspConnection>();
   /** RTSPS sockets still in their TLS handshake, by `address:port`. */
   private readonly handshaking = new Map<string, Socket>();
   private readonly sessionTable: SessionTable;
+  /** Sessions the application was told of (`session`): only these get a `sessionEnd`. */
+  private readonly announced = new WeakSet<Session>();
   private readonly ports: UdpPortPool;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: Dispatcher<RtspConnection>;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
   private closing: Promise<void> | undefined;
 
   constructor(options: RtspServerOptions = {}) {
     super();
-    this.options = {
-      port: options.port ?? 8554,
-      host: options.host ?? '0.0.0.0',
-      rtpPortRange: options.rtpPortRange ?? [20000, 29999],
-      sessionTimeoutSec: options.sessionTimeoutSec ?? 60,
-      maxSessions: options.maxSessions ?? 1000,
-      maxConnections: options.maxConnections ?? 2000,
-      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 200,
-      maxSessionsPerPath: options.maxSessionsPerPath ?? 1000,
-      maxSessionsPerConnection: options.maxSessionsPerConnection ?? 16,
-      maxSessionsPerAddress: options.maxSessionsPerAddress ?? 200,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-      tls: options.tls,
-      maxHeaderBytes: options.maxHeaderBytes ?? 8192,
-      maxBodyBytes: options.maxBodyBytes ?? 65536,
-      maxBufferedBytes: options.maxBufferedBytes ?? 2 * 1024 * 1024,
-      maxLagMs: options.maxLagMs ?? 10_000,
-      playStartTimeoutMs: options.playStartTimeoutMs ?? 5000,
-      describeWaitMs: options.describeWaitMs ?? 3000,
-      rtcpIntervalMs: options.rtcpIntervalMs ?? 5000,
-      hooks: options.hooks ?? {},
-    };
+    this.options = resolveServerOptions(options);
     const o = this.options;
-    this.addressAllowed = options.ipFilter ? createIpFilter(options.ipFilter) : undefined;
+    this.admission = new Admission(o, options.ipFilter);
     const hooks = options.auth ? withAuthentication(createAuthenticator(options.auth), o.hooks) : o.hooks;
     this.ports = new UdpPortPool(o.rtpPortRange, o.host);
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
@@ -186,40 +95,44 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         timeoutSec: o.sessionTimeoutSec,
         graceSec: Math.max(1, Math.ceil(o.sessionTimeoutSec * 0.1)),
         maxSessions: o.maxSessions,
+        maxSessionsPerPath: o.maxSessionsPerPath,
+        maxSessionsPerConnection: o.maxSessionsPerConnection,
+        maxSessionsPerAddress: o.maxSessionsPerAddress,
       },
-      (s) => this.endSession(s, 'timeout'),
+      {
+        senderReport: (track) => (track.started ? this.senderReport(track) : undefined),
+        bye: (track) => this.byeFor(track),
+      },
+      (s, reason) => {
+        if (this.announced.has(s)) this.notify('sessionEnd', s.info(), reason);
+      },
     );
     this.dispatcher = new Dispatcher({
       findStream: (path) => this.streams.get(path),
       sessions: this.sessionTable,
-      ports: this.ports,
+      transports: new SocketTransportFactory(this.ports, o),
       hooks,
       limits: {
-        maxSessionsPerPath: o.maxSessionsPerPath,
-        maxSessionsPerConnection: o.maxSessionsPerConnection,
-        maxSessionsPerAddress: o.maxSessionsPerAddress,
         allowUdpOverTls: o.tls?.allowUdp ?? false,
-        maxBufferedBytes: o.maxBufferedBytes,
-        maxLagMs: o.maxLagMs,
         playStartTimeoutMs: o.playStartTimeoutMs,
         describeWaitMs: o.describeWaitMs,
       },
-      sessionStarted: (s) => this.emit('session', s.info()),
-      sessionPlaying: (s) => this.emit('play', s.info()),
-      endSession: (s, reason) => this.endSession(s, reason),
-      onRtcpFromClient: (s, packet) => this.onClientRtcp(s, packet),
+      sessionStarted: (s) => {
+        this.announced.add(s);
+        this.notify('session', s.info());
+      },
+      sessionPlaying: (s) => this.notify('play', s.info()),
       reportError: (err, conn) =>
-        this.emit('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
-      sendInitialReport: (st) => this.sendReport(st),
+        this.notify('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
     });
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
-    this.tcp.on('error', (err) => this.emit('clientError', err, { remoteAddress: '', remotePort: 0 }));
+    this.tcp.on('error', (err) => this.notify('clientError', err, { remoteAddress: '', remotePort: 0 }));
     if (o.tls) {
       this.tlsServer = createTlsServer(
         // A handshake must finish within the request deadline: a silent socket holds nothing long.
         { cert: o.tls.cert, key: o.tls.key, handshakeTimeout: o.requestTimeoutMs },
         (socket) => {
-          this.handshaking.delete(socketKey(socket));
+          this.handshakeEnded(socket);
           this.accept(socket, true);
         },
       );
@@ -227,15 +140,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // surplus client costs no TLS work, and sockets still handshaking count against the limits.
       this.tlsServer.on('connection', (raw: Socket) => {
         if (!this.admitted(raw)) return;
-        const key = socketKey(raw);
-        this.handshaking.set(key, raw);
-        raw.once('close', () => {
-          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
-        });
+        this.handshaking.set(socketKey(raw), raw);
+        this.admission.handshakeStarted(normalizeAddress(raw.remoteAddress ?? ''));
+        raw.once('close', () => this.handshakeEnded(raw));
       });
       // Failed handshakes (scanners, plain RTSP on the TLS port) end that socket only.
       this.tlsServer.on('tlsClientError', (err, socket) => {
-        this.emit('clientError', err, {
+        this.notify('clientError', err, {
           remoteAddress: socket.remoteAddress ?? '',
           remotePort: socket.remotePort ?? 0,
         });
@@ -244,6 +155,27 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     this.rtcpTimer = setInterval(() => this.sendSenderReports(), o.rtcpIntervalMs);
     this.rtcpTimer.unref();
+  }
+
+  /**
+   * Tells the application (every server event goes through here). Events are often raised deep in
+   * the media path — a session ended by a transport failing inside a source's push, PLAY started
+   * at a keyframe — so a listener that throws must not unwind into it: that would stop the source
+   * (a test pattern's timer) or skip the other clients of the frame. Each listener runs in its own
+   * try; what one throws is re-thrown from a microtask, so it still reaches the process as an
+   * uncaught exception (a bug in a listener stays visible and is never silently swallowed), while
+   * the event stays synchronous: listeners see the server as it is when the event happens.
+   */
+  private notify<K extends keyof RtspServerEvents>(event: K, ...args: RtspServerEvents[K]): void {
+    for (const listener of this.rawListeners(event)) {
+      try {
+        (listener as (...a: RtspServerEvents[K]) => void).apply(this, args);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Starts listening (RTSP, and RTSPS when configured); resolves with the RTSP port. */
@@ -298,8 +230,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const stream = this.streams.get(normalizePath(path));
     if (!stream) return false;
     this.streams.delete(stream.path);
-    for (const s of [...this.sessionTable.values()])
-      if (s.stream === stream) this.endSession(s, 'stream-removed');
+    for (const s of this.sessionTable.ofStream(stream)) s.end('stream-removed');
     stream.close();
     return true;
   }
@@ -330,7 +261,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         (srv) => new Promise<void>((resolve) => (srv?.listening ? srv.close(() => resolve()) : resolve())),
       ),
     );
-    for (const s of [...this.sessionTable.values()]) this.endSession(s, 'shutdown');
+    for (const s of [...this.sessionTable.values()]) s.end('shutdown');
     this.sessionTable.close();
     // Sockets still in their TLS handshake would keep the TLS server from closing.
     for (const raw of this.handshaking.values()) raw.destroy();
@@ -346,49 +277,38 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await closed;
   }
 
-  /**
-   * Why a new connection from `address` may not come in (closing, filter, limits with handshakes
-   * included), or undefined when it may.
-   */
-  private refusalFor(address: string): Pick<RefusalInfo, 'reason' | 'code'> | undefined {
-    if (this.closing) return { reason: 'server shutting down', code: 'ERR_RTSP_SHUTTING_DOWN' };
-    if (this.addressAllowed !== undefined && !this.addressAllowed(address))
-      return { reason: 'address not allowed', code: 'ERR_RTSP_ADDRESS_DENIED' };
-    if (this.connections.size + this.handshaking.size >= this.options.maxConnections)
-      return { reason: 'connection limit reached', code: 'ERR_RTSP_TOO_MANY_CONNECTIONS' };
-    let fromAddress = this.perAddress.get(address) ?? 0;
-    for (const raw of this.handshaking.values()) {
-      if (normalizeAddress(raw.remoteAddress ?? '') === address) fromAddress++;
-    }
-    if (fromAddress >= this.options.maxConnectionsPerAddress)
-      return { reason: 'connection limit per address reached', code: 'ERR_RTSP_TOO_MANY_CONNECTIONS' };
-    return undefined;
+  /** A TLS socket's handshake is over (done, failed or closed): it no longer counts as one. */
+  private handshakeEnded(raw: Socket): void {
+    const key = socketKey(raw);
+    if (this.handshaking.get(key) !== raw) return;
+    this.handshaking.delete(key);
+    this.admission.handshakeEnded(normalizeAddress(raw.remoteAddress ?? ''));
   }
 
   /** Admits a new socket, or closes it at once and says why in a `refused` event. */
   private admitted(socket: Socket): boolean {
     const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
-    const refusal = this.refusalFor(remoteAddress);
+    const refusal: Pick<RefusalInfo, 'reason' | 'code'> | undefined = this.closing
+      ? { reason: 'server shutting down', code: 'ERR_RTSP_SHUTTING_DOWN' }
+      : this.admission.refusalFor(remoteAddress);
     if (!refusal) return true;
     socket.on('error', () => {});
     socket.destroy();
-    this.emit('refused', { remoteAddress, remotePort: socket.remotePort ?? 0, ...refusal });
+    this.notify('refused', { remoteAddress, remotePort: socket.remotePort ?? 0, ...refusal });
     return false;
   }
 
   private accept(socket: Socket, secure: boolean): void {
     if (!this.admitted(socket)) return;
-    const address = normalizeAddress(socket.remoteAddress ?? '');
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const conn = new RtspConnection(
       socket,
       {
         handleRequest: (req, c) => this.dispatcher.handle(req, c),
         handleInterleaved: (channel, data, c) => this.onInterleaved(channel, data, c),
         onClose: (c) => this.onConnectionClose(c),
-        onError: (err, c) => this.emit('clientError', err, infoOf(c)),
-        onRefused: (refusal, c) => this.emit('refused', refusalInfo(refusal, c)),
-        hasSessions: (c) => this.hasSessions(c),
+        onError: (err, c) => this.notify('clientError', err, infoOf(c)),
+        onRefused: (refusal, c) => this.notify('refused', refusalInfo(refusal, c)),
+        hasSessions: (c) => this.sessionTable.hasSessions(c),
       },
       {
         maxHeaderBytes: this.options.maxHeaderBytes,
@@ -401,52 +321,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       secure,
     );
     this.connections.add(conn);
-    this.emit('connection', infoOf(conn));
-  }
-
-  private hasSessions(conn: RtspConnection): boolean {
-    for (const s of this.sessionTable.values()) if (s.owner === conn) return true;
-    return false;
+    this.admission.connectionOpened(conn.remoteAddress);
+    this.notify('connection', infoOf(conn));
   }
 
   private onConnectionClose(conn: RtspConnection): void {
     this.connections.delete(conn);
-    const left = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
-    if (left > 0) this.perAddress.set(conn.remoteAddress, left);
-    else this.perAddress.delete(conn.remoteAddress);
-    for (const s of [...this.sessionTable.values()]) if (s.owner === conn) this.endSession(s, 'disconnect');
-    this.emit('disconnect', infoOf(conn));
+    this.admission.connectionClosed(conn.remoteAddress);
+    for (const s of this.sessionTable.ofOwner(conn)) s.end('disconnect');
+    this.notify('disconnect', infoOf(conn));
   }
 
   private onInterleaved(channel: number, data: Buffer, conn: RtspConnection): void {
     // The client's RTCP (receiver reports) on a session's channel: a sign of life for that session.
     const session = conn.channelSessions.get(channel);
-    if (session) this.onClientRtcp(session as Session, data);
-  }
-
-  private onClientRtcp(session: Session, packet: Buffer): void {
-    // Any datagram from the client on our ports is a sign of life (receiver reports, NAT keepalives);
-    // receiver reports also tell the status view what the client lost.
-    session.touch();
-    let packets: ReturnType<typeof parseRtcpCompound>;
-    try {
-      packets = parseRtcpCompound(packet);
-    } catch {
-      return; // not RTCP, or malformed: only the sign of life counts
-    }
-    for (const p of packets) {
-      if (p.type !== 'rr' && p.type !== 'sr') continue;
-      for (const block of p.reportBlocks) {
-        for (const st of session.tracks.values()) {
-          if (st.track.codec.ssrc !== block.ssrc) continue;
-          st.receiverReport = {
-            fractionLost: block.fractionLost / 256,
-            cumulativeLost: block.cumulativeLost,
-            jitter: block.jitter / st.track.codec.clockRate,
-          };
-        }
-      }
-    }
+    if (session) (session as Session).receiveRtcp(data);
   }
 
   /** A client's transport threw while a frame went out (a bug): that client's session ends, not the stream. */
@@ -455,32 +344,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const s of this.sessionTable.values()) {
       for (const st of s.tracks.values()) {
         if (st.transport !== sink) continue;
-        this.emit('clientError', error, {
+        this.notify('clientError', error, {
           remoteAddress: s.owner.remoteAddress,
           remotePort: s.owner.remotePort,
         });
-        this.endSession(s, 'error');
+        s.end('error');
         return;
       }
     }
-    this.emit('clientError', error, { remoteAddress: '', remotePort: 0 });
-  }
-
-  private endSession(session: Session, reason: EndReason): void {
-    if (!this.sessionTable.get(session.id)) return;
-    this.sessionTable.delete(session);
-    session.cancelPendingPlay?.('ended');
-    for (const st of session.tracks.values()) {
-      st.track.unsubscribe(st.transport);
-      try {
-        st.transport.sendRtcp(this.byeFor(st.track));
-      } catch {
-        // The client may already be gone.
-      }
-      // Also frees its interleaved channels on the connection they were set up on.
-      st.transport.close();
-    }
-    this.emit('sessionEnd', session.info(), reason);
+    this.notify('clientError', error, { remoteAddress: '', remotePort: 0 });
   }
 
   private senderInfo(track: Track): RtcpSenderInfo {
@@ -504,16 +376,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return buildByeCompound({ ssrc: track.codec.ssrc, cname: this.cname, sender, reason: 'session ended' });
   }
 
-  private sendReport(st: SessionTrack): void {
-    if (st.track.started) st.transport.sendRtcp(this.senderReport(st.track));
-  }
-
   /** One SR per track per interval, the same bytes for all of its clients. */
   private sendSenderReports(): void {
     const reports = new Map<Track, Buffer>();
     for (const s of this.sessionTable.values()) {
-      // Not while a PLAY waits for its keyframe: its answer must come before anything else.
-      if (s.state !== 'playing' || s.cancelPendingPlay) continue;
+      // Only playing sessions: a PLAY not answered yet leaves its session as it was (its answer
+      // must come before anything else).
+      if (s.state !== 'playing') continue;
       for (const st of s.tracks.values()) {
         if (!st.track.started) continue;
         let sr = reports.get(st.track);

@@ -1,8 +1,11 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket as TcpSocket } from 'node:net';
 import type { Track, TrackSink } from '../media/track.js';
+import { RtspError } from '../protocol/errors.js';
 import { framedForChannel, type RtpPacketBatch } from '../rtp/batch.js';
-import type { UdpPortPair } from './udp-ports.js';
+import type { RtspConnection } from './connection.js';
+import type { Session } from './session.js';
+import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
 
 export interface TransportStats {
   packets: number;
@@ -214,4 +217,79 @@ function connect(socket: UdpSocket, port: number, address: string): Promise<void
       resolve();
     });
   });
+}
+
+/**
+ * Builds the transports SETUP asks for. The dispatcher only decides; this is where sockets, UDP port
+ * pairs and interleaved channels are touched (and what a test replaces with fakes). `C` is the
+ * connection type the dispatcher serves.
+ */
+export interface TransportFactory<C> {
+  /**
+   * An interleaved transport on `conn` for `session`: the requested channel pair if free, else the
+   * lowest free even pair; 461 when none is. The channels of the track's previous transport must be
+   * freed before (Session.removeTrack).
+   */
+  interleaved(conn: C, session: Session, requested: [number, number] | undefined): SessionTransport;
+  /**
+   * A UDP transport sending to the client's ports from a pair of our own; what the client sends to
+   * that pair goes to `onPacket`. Rejects when no port pair can be had.
+   */
+  udp(
+    conn: C,
+    clientPorts: [number, number],
+    onPacket: (packet: Buffer) => void,
+  ): Promise<SessionTransport & { readonly serverPorts: [number, number] }>;
+}
+
+/** The transports of a real server: TCP sockets of RTSP connections and UDP pairs from the pool. */
+export class SocketTransportFactory implements TransportFactory<RtspConnection> {
+  constructor(
+    private readonly ports: UdpPortPool,
+    private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
+  ) {}
+
+  interleaved(conn: RtspConnection, session: Session, requested: [number, number] | undefined) {
+    const channelMap = conn.channelSessions;
+    const channels = pickChannels(requested, (ch) => channelMap.has(ch));
+    if (!channels) throw new RtspError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no free interleaved channel');
+    for (const ch of channels) channelMap.set(ch, session);
+    return new TcpInterleavedTransport(
+      conn.socket,
+      channels,
+      this.limits,
+      () => {
+        session.end('slow');
+        conn.socket.destroy();
+      },
+      () => {
+        for (const ch of channels) if (channelMap.get(ch) === session) channelMap.delete(ch);
+      },
+    );
+  }
+
+  async udp(conn: RtspConnection, clientPorts: [number, number], onPacket: (packet: Buffer) => void) {
+    const pair = await this.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
+    try {
+      return await UdpTransport.open(pair, conn.remoteAddress, clientPorts, onPacket, (port) =>
+        this.ports.release(port),
+      );
+    } catch (err) {
+      // Never became a transport: close the pair and give its ports back.
+      pair.rtp.close();
+      pair.rtcp.close();
+      this.ports.release(pair.ports[0]);
+      throw err;
+    }
+  }
+}
+
+/** The requested pair if free, else the lowest free even pair (RFC 2326 12.39: the server may choose). */
+function pickChannels(
+  requested: [number, number] | undefined,
+  taken: (channel: number) => boolean,
+): [number, number] | undefined {
+  if (requested && !taken(requested[0]) && !taken(requested[1])) return requested;
+  for (let ch = 0; ch < 255; ch += 2) if (!taken(ch) && !taken(ch + 1)) return [ch, ch + 1];
+  return undefined;
 }
