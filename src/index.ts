@@ -47,10 +47,15 @@ export { createServer, ListenError, RtspServer, VERSION } from './server/rtsp-se
 export type { SessionInfo, SessionState } from './server/session.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
+export type { SourceSpec } from './sources/create-source.js';
+/** Builds any built-in source from a spec (`{ source: 'file', file: 'clip.mp4' }`); see Source. */
+export { createSource } from './sources/create-source.js';
 export type { FfmpegSourceOptions, FfmpegTrackPlan } from './sources/ffmpeg.js';
 export { describePlan, FfmpegError, FfmpegSource } from './sources/ffmpeg.js';
 export type { Mp4FileSourceOptions } from './sources/mp4-file.js';
 export { Mp4FileSource } from './sources/mp4-file.js';
+/** What feeds a stream: open → codecs, start(stream), stop(), typed events. Every built-in source is one. */
+export type { Source, SourceEvents, SourceListen } from './sources/source.js';
 export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';
 export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';
 export { TestPatternEncoder } from './sources/testpattern/test-pattern-encoder.js';

@@ -3,17 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-
-const portRange = z
-  .string()
-  .regex(/^\d+-\d+$/, 'like 20000-29999')
-  .transform((s) => s.split('-').map(Number) as [number, number])
-  .refine(([a, b]) => a < b && b <= 65535, 'first port below second, both up to 65535');
+import { cliOption, configSchemaOf, optionDefault, serverConfigShape } from './options.js';
 
 const pattern = z
   .string()
   .regex(/^\d+x\d+(@\d+)?$/, 'like 1280x720@30')
-  .default('640x480@25');
+  .default(String(optionDefault('pattern')));
 
 /** A password given inline, or read from an environment variable so it stays out of the file. */
 const userSchema = z
@@ -41,7 +36,7 @@ const pathSource = z.discriminatedUnion('source', [
     .object({
       source: z.literal('pattern'),
       pattern,
-      gop: z.number().positive().max(60).default(2),
+      gop: (configSchemaOf(cliOption('gop')) as z.ZodNumber).default(Number(optionDefault('gop'))),
       audio: z.boolean().default(false),
     })
     .strict(),
@@ -57,33 +52,22 @@ const pathSource = z.discriminatedUnion('source', [
       source: z.literal('ffmpeg'),
       ffmpeg: z.string().min(1),
       // Keyframe interval of video that ffmpeg has to encode (raw or unsupported input).
-      gop: z.number().positive().max(60).default(2),
+      gop: (configSchemaOf(cliOption('gop')) as z.ZodNumber).default(Number(optionDefault('gop'))),
     })
     .strict(),
 ]);
 
 export const configSchema = z
   .object({
-    port: z.number().int().min(0).max(65535).optional(),
-    host: z.string().optional(),
-    rtpPorts: portRange.optional(),
-    sessionTimeout: z.number().int().min(5).max(3600).optional(),
-    maxSessions: z.number().int().positive().optional(),
-    maxSessionsPerPath: z.number().int().positive().optional(),
-    maxSessionsPerConnection: z.number().int().positive().optional(),
-    maxSessionsPerAddress: z.number().int().positive().optional(),
-    maxConnections: z.number().int().positive().optional(),
-    maxConnectionsPerAddress: z.number().int().positive().optional(),
-    // Seconds, bounded like the CLI's options (a timer past 2^31 ms would fire at once).
-    requestTimeout: z.number().positive().max(3600).optional(),
-    idleTimeout: z.number().positive().max(86400).optional(),
-    maxBufferedBytes: z.number().int().min(65536).optional(),
-    maxLag: z.number().positive().max(3600).optional(),
+    // port, host, rtpPorts, the limits and timeouts: from the options table (see options.ts).
+    ...serverConfigShape(),
     tls: z
       .object({
         cert: z.string(),
         key: z.string(),
-        port: z.number().int().min(0).max(65535).default(8322),
+        port: (configSchemaOf(cliOption('tls-port')) as z.ZodNumber).default(
+          Number(optionDefault('tls-port')),
+        ),
         allowUdp: z.boolean().default(false),
       })
       .strict()
@@ -112,11 +96,13 @@ export const configSchema = z
       .optional(),
     ipAllow: z.array(z.string()).optional(),
     ipDeny: z.array(z.string()).optional(),
+    // (every option's config key is checked against this schema in test/unit/cli/options.test.ts)
     paths: z.record(z.string().regex(/^\//, 'paths start with /'), pathSource).default({}),
   })
   .strict();
 
-export type ServeConfigFile = z.infer<typeof configSchema>;
+/** The validated config; the server settings made from the options table are read by their keys. */
+export type ServeConfigFile = z.infer<typeof configSchema> & { [key: string]: unknown };
 export type PathSourceConfig = z.infer<typeof pathSource>;
 
 /** Reads and validates a config file; relative file paths inside it are relative to the file. */

@@ -1,12 +1,9 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
-import { G711TrackCodec } from '../media/audio-track-codecs.js';
-import { rtpRandom, type Stream } from '../media/stream.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -16,14 +13,22 @@ import {
   type RtspServerOptions,
   VERSION,
 } from '../server/rtsp-server.js';
-import { AnnexBFileSource } from '../sources/annexb-file.js';
-import { describePlan, FfmpegSource } from '../sources/ffmpeg.js';
-import { redactCredentials } from '../sources/ffmpeg-plan.js';
-import { Mp4FileSource } from '../sources/mp4-file.js';
+import { createSource, type SourceSpec } from '../sources/create-source.js';
+import type { Source } from '../sources/source.js';
 import { MIN_PATTERN_HEIGHT, MIN_PATTERN_WIDTH } from '../sources/testpattern/draw.js';
-import { createTestPattern } from '../sources/testpattern/source.js';
 import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
 import { hashPassword } from './hash-password.js';
+import {
+  cliOption,
+  optionDefault,
+  optionsHelp,
+  parseArgsOptions,
+  plainServerOptions,
+  readFlagValue,
+  SERVER_DEFAULTS,
+  type ServeValues,
+  VALUE_OPTIONS,
+} from './options.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
@@ -32,55 +37,7 @@ Usage:
   smolrtsp hash-password NAME [--realm REALM] [--sha256]
                       print a user's Digest HA1 for the config's "ha1Md5" (password on stdin)
 
-What to serve (one path from the command line; any number from --config):
-  --pattern WxH@FPS   the built-in live test pattern (the default: 640x480@25)
-  --gop S             keyframe interval in seconds of the test pattern, or of video the
-                      ffmpeg source encodes (default 2)
-  --audio             give the test pattern a sound track (G.711: a tone, a beep each second)
-  --file F            a file, looped in real time: .264/.h264 (Annex-B H.264), .265/.hevc
-                      (Annex-B H.265), .mp4/.mov/.mkv
-  --fps N             frame rate of a .264 file whose SPS has no timing info (default 25)
-  --ffmpeg "ARGS"     ffmpeg's input arguments, e.g. "-f v4l2 -i /dev/video0" or "-re -i clip.mp4"
-                      (or --ffmpeg="ARGS"). H.264/H.265 video and AAC audio are copied; other
-                      video (raw, MJPEG, ...) is encoded to H.264 (low latency, a keyframe every
-                      --gop seconds), other audio to AAC, unless the arguments name a codec.
-                      While ffmpeg fails (at start or later) the path answers 503 and ffmpeg is
-                      retried with backoff (0.5 s doubling to 10 s)
-  --path /P           the stream path (default /test)
-  --config FILE       a JSON config file (see README): server options, users, paths
-
-Server:
-  --port N            RTSP port (default 8554)
-  --host ADDR         address to listen on (default 0.0.0.0)
-  --rtp-ports A-B     UDP port range for RTP/RTCP (default 20000-29999)
-  --session-timeout S session timeout advertised to clients, seconds (default 60)
-  --max-sessions N    most sessions at once (default 1000)
-  --max-sessions-per-path N           (default 1000)
-  --max-sessions-per-connection N     (default 16)
-  --max-sessions-per-address N        (default 200)
-  --max-connections N                 most RTSP connections at once (default 2000)
-  --max-connections-per-address N     (default 200)
-  --request-timeout S a request must arrive whole within S seconds (default 10)
-  --idle-timeout S    close a connection without a session after S idle seconds (default 60)
-  --max-buffered B    bytes a TCP client may lag behind before it skips to the next keyframe
-                      (default 2097152)
-  --max-lag S         seconds a TCP client may stay behind before it is dropped (default 10)
-
-Security:
-  --user NAME:PASSWORD  require this user (repeatable; Digest on every path unless the config
-                      has rules). SMOLRTSP_USERS="name:password,..." in the environment adds users.
-  --allow CIDR        only these addresses may connect (repeatable)
-  --deny CIDR         these addresses may not connect (repeatable; wins over --allow)
-  --tls-cert FILE     certificate (PEM); with --tls-key enables RTSPS
-  --tls-key FILE      private key (PEM)
-  --tls-port N        RTSPS port (default 8322)
-  --tls-allow-udp     let TLS clients take plain UDP media (default: TCP interleaved only)
-
-Logging:
-  --log-level L       trace|debug|info|warn|error (default info)
-  --log-json          log JSON lines (default: readable lines when on a terminal)
-  -h, --help          this text
-  -v, --version       the version
+${optionsHelp()}
 
 Examples:
   smolrtsp serve --pattern 1280x720@30 --audio
@@ -95,11 +52,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
+/** A command-line value read by the options table; a value out of its range is a startup failure. */
+function flagValue(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return readFlagValue(cliOption(flag), text) as number;
+  } catch (err) {
+    fail((err as Error).message);
+  }
 }
 
 /** `1280x720@30` → size and rate of the test pattern. */
@@ -149,59 +109,37 @@ export function joinOptionValues(argv: readonly string[], valueOptions: Readonly
   return out;
 }
 
-const SERVE_OPTIONS = {
-  config: { type: 'string' },
-  file: { type: 'string' },
-  pattern: { type: 'string' },
-  gop: { type: 'string' },
-  ffmpeg: { type: 'string' },
-  audio: { type: 'boolean' },
-  path: { type: 'string' },
-  fps: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  'rtp-ports': { type: 'string' },
-  'session-timeout': { type: 'string' },
-  'max-sessions': { type: 'string' },
-  'max-sessions-per-path': { type: 'string' },
-  'max-sessions-per-connection': { type: 'string' },
-  'max-sessions-per-address': { type: 'string' },
-  'max-connections': { type: 'string' },
-  'max-connections-per-address': { type: 'string' },
-  'request-timeout': { type: 'string' },
-  'idle-timeout': { type: 'string' },
-  'max-buffered': { type: 'string' },
-  'max-lag': { type: 'string' },
-  user: { type: 'string', multiple: true },
-  allow: { type: 'string', multiple: true },
-  deny: { type: 'string', multiple: true },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-port': { type: 'string' },
-  'tls-allow-udp': { type: 'boolean' },
-  'log-level': { type: 'string' },
-  'log-json': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const satisfies NonNullable<ParseArgsConfig['options']>;
-
-/** Options of `serve` that take a value (the rest are flags). */
-const VALUE_OPTIONS: ReadonlySet<string> = new Set(
-  Object.entries(SERVE_OPTIONS)
-    .filter(([, o]) => o.type === 'string')
-    .map(([name]) => name),
-);
-
-function parseServeArgs(argv: string[]) {
+function parseServeArgs(argv: string[]): Values {
   return parseArgs({
     args: joinOptionValues(argv, VALUE_OPTIONS),
     strict: true,
     allowPositionals: false,
-    options: SERVE_OPTIONS,
-  });
+    options: parseArgsOptions(),
+  }).values as Values;
 }
 
-type Values = ReturnType<typeof parseServeArgs>['values'];
+/** The parsed command line, typed for the flags this file reads by name. */
+type Values = ServeValues & {
+  config?: string;
+  file?: string;
+  pattern?: string;
+  gop?: string;
+  ffmpeg?: string;
+  audio?: boolean;
+  path?: string;
+  fps?: string;
+  user?: string[];
+  allow?: string[];
+  deny?: string[];
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-port'?: string;
+  'tls-allow-udp'?: boolean;
+  'log-level'?: string;
+  'log-json'?: boolean;
+  help?: boolean;
+  version?: boolean;
+};
 
 function splitUser(text: string, where: string): { name: string; password: string } {
   const i = text.indexOf(':');
@@ -211,17 +149,8 @@ function splitUser(text: string, where: string): { name: string; password: strin
 
 /** Server options from the config file, overridden by the command line. */
 function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
-  const seconds = (name: string, value: string | undefined, fromConfig: number | undefined, max: number) => {
-    const s = intOption(name, value, 1, max) ?? fromConfig;
-    return s === undefined ? undefined : s * 1000;
-  };
-  let rtpPortRange = c.rtpPorts;
-  if (v['rtp-ports'] !== undefined) {
-    const m = /^(\d+)-(\d+)$/.exec(v['rtp-ports']);
-    if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 65535)
-      fail('--rtp-ports must look like 20000-29999');
-    rtpPortRange = [Number(m[1]), Number(m[2])];
-  }
+  // One flag, one config key, one server option: straight from the table.
+  const plain = plainServerOptions(v, c);
   const tlsCert = v['tls-cert'] ?? c.tls?.cert;
   const tlsKey = v['tls-key'] ?? c.tls?.key;
   let tls: RtspServerOptions['tls'];
@@ -231,7 +160,7 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
       tls = {
         cert: readFileSync(tlsCert),
         key: readFileSync(tlsKey),
-        port: intOption('tls-port', v['tls-port'], 0, 65535) ?? c.tls?.port ?? 8322,
+        port: flagValue('tls-port', v['tls-port']) ?? c.tls?.port ?? Number(optionDefault('tls-port')),
         allowUdp: v['tls-allow-udp'] === true || c.tls?.allowUdp === true,
       };
     } catch (err) {
@@ -268,27 +197,7 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
   }
 
   return {
-    port: intOption('port', v.port, 0, 65535) ?? c.port ?? 8554,
-    host: v.host ?? c.host ?? '0.0.0.0',
-    rtpPortRange,
-    sessionTimeoutSec: intOption('session-timeout', v['session-timeout'], 5, 3600) ?? c.sessionTimeout,
-    maxSessions: intOption('max-sessions', v['max-sessions'], 1, 100000) ?? c.maxSessions,
-    maxSessionsPerPath:
-      intOption('max-sessions-per-path', v['max-sessions-per-path'], 1, 100000) ?? c.maxSessionsPerPath,
-    maxSessionsPerConnection:
-      intOption('max-sessions-per-connection', v['max-sessions-per-connection'], 1, 128) ??
-      c.maxSessionsPerConnection,
-    maxSessionsPerAddress:
-      intOption('max-sessions-per-address', v['max-sessions-per-address'], 1, 100000) ??
-      c.maxSessionsPerAddress,
-    maxConnections: intOption('max-connections', v['max-connections'], 1, 100000) ?? c.maxConnections,
-    maxConnectionsPerAddress:
-      intOption('max-connections-per-address', v['max-connections-per-address'], 1, 100000) ??
-      c.maxConnectionsPerAddress,
-    requestTimeoutMs: seconds('request-timeout', v['request-timeout'], c.requestTimeout, 3600),
-    idleTimeoutMs: seconds('idle-timeout', v['idle-timeout'], c.idleTimeout, 86400),
-    maxBufferedBytes: intOption('max-buffered', v['max-buffered'], 65536, 1 << 30) ?? c.maxBufferedBytes,
-    maxLagMs: seconds('max-lag', v['max-lag'], c.maxLag, 3600),
+    ...plain,
     tls,
     auth,
     ipFilter: allow.length > 0 || deny.length > 0 ? { allow, deny } : undefined,
@@ -313,104 +222,63 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
     fail(
       '--fps applies to .264/.265 files only (the pattern takes WxH@FPS; MP4 and ffmpeg carry their own timing)',
     );
-  const gop = v.gop === undefined ? 2 : Number(v.gop);
-  if (!(gop > 0 && gop <= 60))
-    fail(`--gop must be a number of seconds above 0 and at most 60 (got ${v.gop})`);
-  const path = v.path ?? '/test';
+  const gop = flagValue('gop', v.gop) ?? Number(optionDefault('gop'));
+  const path = v.path ?? String(optionDefault('path'));
   if (!path.startsWith('/')) fail('--path must start with /');
   if (v.file !== undefined) {
-    paths.set(path, { source: 'file', file: v.file, fps: intOption('fps', v.fps, 1, 1000) });
+    paths.set(path, { source: 'file', file: v.file, fps: flagValue('fps', v.fps) });
   } else if (v.ffmpeg !== undefined) {
     paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg, gop });
   } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
-    paths.set(path, { source: 'pattern', pattern: v.pattern ?? '640x480@25', gop, audio: v.audio === true });
+    paths.set(path, {
+      source: 'pattern',
+      pattern: v.pattern ?? String(optionDefault('pattern')),
+      gop,
+      audio: v.audio === true,
+    });
   }
   // Every pattern is checked before any path starts: one bad path must not stop the server halfway.
   for (const cfg of paths.values()) if (cfg.source === 'pattern') parsePattern(cfg.pattern);
   return paths;
 }
 
-interface RunningSource {
-  stop(): void;
-  describe: string;
-}
-
-/** Builds the stream at `path` with its source; resolves once the source has started. */
+/**
+ * Builds the stream at `path` with its source, the same way for every kind: create, open, add the
+ * stream with the codecs open() gave (none for a source whose tracks come later), start.
+ */
 async function startPath(
   server: RtspServer,
   path: string,
   cfg: PathSourceConfig,
   onError: (err: Error) => void,
   log: Logger,
-): Promise<RunningSource> {
-  if (cfg.source === 'pattern') {
-    const p = parsePattern(cfg.pattern);
-    const stream = server.addStream(path, {
-      video: { codec: 'H264' },
-      tracks: cfg.audio ? [new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)] : [],
-    });
-    const src = createTestPattern(stream.video!, {
-      ...p,
-      gopFrames: Math.max(1, Math.round(cfg.gop * p.fps)),
-      label: path,
-      audioTrack: cfg.audio ? stream.tracks[1] : undefined,
-    });
-    src.on('error', onError);
-    return {
-      stop: () => src.stop(),
-      describe: `test pattern ${p.width}x${p.height}@${p.fps}${cfg.audio ? ' with a tone' : ''}`,
-    };
-  }
-  if (cfg.source === 'ffmpeg') {
-    const src = new FfmpegSource({ args: cfg.ffmpeg, gopSeconds: cfg.gop });
-    src.on('error', onError);
-    src.on('restart', (attempt, delayMs, reason) =>
-      log.warn({ path, attempt, delayMs, reason }, 'ffmpeg is down; retrying'),
-    );
-    src.on('plan', (plan) => log.info({ path }, `ffmpeg ${plan.map(describePlan).join(', ')}`));
-    // The path exists at once (503 while ffmpeg is down); its tracks come when ffmpeg first delivers.
-    const stream: Stream = server.addStream(path, {});
-    src.feed(stream).then(
-      (codecs) => log.info({ path, tracks: codecs.length }, 'ffmpeg is delivering'),
-      () => {}, // stopped before ffmpeg first delivered
-    );
-    return { stop: () => src.stop(), describe: `ffmpeg ${redactCredentials(cfg.ffmpeg)}` };
-  }
-  if (!existsSync(cfg.file)) throw new Error(`no such file: ${cfg.file}`);
-  const ext = extname(cfg.file).toLowerCase();
-  if (['.264', '.h264', '.265', '.h265', '.hevc'].includes(ext)) {
-    const codec = ext === '.264' || ext === '.h264' ? 'H264' : 'H265';
-    const stream = server.addStream(path, { video: { codec } });
-    const src = new AnnexBFileSource(stream.video!, { file: cfg.file, fps: cfg.fps, loop: true, codec });
-    // What start() finds at once (unreadable file, an order it cannot derive) is a startup failure.
-    let refused: Error | undefined;
-    const atStart = (err: Error) => {
-      refused ??= err;
-    };
-    src.on('error', atStart);
-    src.start();
-    src.off('error', atStart);
-    if (refused) {
-      src.stop();
-      throw refused;
-    }
-    src.on('error', onError);
-    return { stop: () => src.stop(), describe: `file ${cfg.file}` };
-  }
-  const src = await Mp4FileSource.open({ file: cfg.file, loop: true });
+): Promise<Source> {
+  const spec: SourceSpec =
+    cfg.source === 'pattern'
+      ? { source: 'pattern', ...parsePattern(cfg.pattern), gop: cfg.gop, audio: cfg.audio, label: path }
+      : cfg;
+  const src = createSource(spec);
+  // What open() finds (unreadable file, an order it cannot derive) is a startup failure.
+  const codecs = await src.open();
   src.on('error', onError);
-  const stream = server.addStream(path, { tracks: src.codecs });
-  src.start(stream);
-  return {
-    stop: () => src.close(),
-    describe: `file ${cfg.file} (${src.tracks.map((t) => t.name).join(', ')})`,
-  };
+  src.on('restart', (attempt, delayMs, reason) =>
+    log.warn({ path, attempt, delayMs, reason }, `${src.kind} is down; retrying`),
+  );
+  src.on('info', (message) => log.info({ path }, message));
+  src.on('tracks', (late) => log.info({ path, tracks: late.length }, `${src.kind} is delivering`));
+  try {
+    src.start(server.addStream(path, { tracks: [...codecs] }));
+  } catch (err) {
+    src.stop();
+    throw err;
+  }
+  return src;
 }
 
 async function serve(argv: string[]): Promise<void> {
   let v: Values;
   try {
-    v = parseServeArgs(argv).values;
+    v = parseServeArgs(argv);
   } catch (err) {
     fail((err as Error).message);
   }
@@ -436,7 +304,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const paths = pathSources(v, config);
 
-  const level = v['log-level'] ?? 'info';
+  const level = v['log-level'] ?? String(optionDefault('log-level'));
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     fail(`--log-level must be trace, debug, info, warn, error, fatal or silent (got ${level})`);
   }
@@ -478,10 +346,10 @@ async function serve(argv: string[]): Promise<void> {
 
   server.on('refused', (r) => logRefusal(log, r));
 
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? SERVER_DEFAULTS.host;
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const running: RunningSource[] = [];
+  const running: Source[] = [];
   const lines: string[] = [];
   for (const [path, cfg] of paths) {
     try {
@@ -494,8 +362,8 @@ async function serve(argv: string[]): Promise<void> {
       );
       running.push(src);
       const url = `rtsp://${shownHost}:${server.port}${path}`;
-      log.info({ url, source: src.describe }, 'serving');
-      lines.push(`  ${url}  (${src.describe})`);
+      log.info({ url, source: src.description }, 'serving');
+      lines.push(`  ${url}  (${src.description})`);
     } catch (err) {
       // All or nothing: a server missing one of its configured paths would look healthy while it is not.
       for (const s of running) s.stop();

@@ -8,8 +8,12 @@ import { H265AnnexBReader } from '../codecs/h265/annexb.js';
 import { H265PocCounter } from '../codecs/h265/poc.js';
 import { h265FrameRate } from '../codecs/h265/sps.js';
 import { PresentationOrder } from '../codecs/presentation-order.js';
-import type { Track } from '../media/track.js';
+import { H264TrackCodec } from '../media/h264-track-codec.js';
+import { H265TrackCodec } from '../media/h265-track-codec.js';
+import { rtpRandom, type Stream } from '../media/stream.js';
+import { Track, type TrackCodec } from '../media/track.js';
 import { MediaFormatError, PictureOrderError } from '../protocol/errors.js';
+import type { Source, SourceEvents } from './source.js';
 
 /**
  * What the source needs to know of a codec: how to cut access units, where the frame rate is, and
@@ -66,9 +70,15 @@ const READ_AHEAD = 16;
  * Access units go out in decode order, one per frame interval; their presentation times come from
  * the picture order counts in the slice headers, so B-frames are shown in order. A stream whose
  * order cannot be derived (H.264 POC type 1, field pictures) is refused with an error event.
+ *
+ * Made with a track (`new AnnexBFileSource(stream.video!, options)`) it pushes there from `start()`.
+ * Made without one it is a `Source`: `open()` reads ahead (so a missing or unplayable file rejects
+ * it) and gives the codec, and `start(stream)` pushes into that stream's first track.
  */
-export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; loop: [] }> {
+export class AnnexBFileSource extends EventEmitter<SourceEvents & { loop: [] }> implements Source {
+  readonly kind = 'file';
   private readonly options: AnnexBFileSourceOptions;
+  private track: Track | undefined;
   private fd: number | undefined;
   private readonly format: AnnexBFormat;
   private reader: { push(chunk: Buffer): Buffer[][]; flush(): Buffer[][] };
@@ -86,11 +96,13 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
   private running = false;
   private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
-  constructor(
-    private readonly track: Track,
-    options: AnnexBFileSourceOptions,
-  ) {
+  constructor(options: AnnexBFileSourceOptions);
+  constructor(track: Track, options: AnnexBFileSourceOptions);
+  constructor(trackOrOptions: Track | AnnexBFileSourceOptions, maybeOptions?: AnnexBFileSourceOptions) {
     super();
+    const track = trackOrOptions instanceof Track ? trackOrOptions : undefined;
+    const options = track ? maybeOptions! : (trackOrOptions as AnnexBFileSourceOptions);
+    this.track = track;
     this.options = options;
     this.format = FORMATS[options.codec ?? 'H264'];
     this.reader = this.format.createReader();
@@ -104,15 +116,48 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
     return this.framesSent;
   }
 
-  /** Opens the file and starts pushing. Errors (file gone, unreadable) are emitted, not thrown. */
-  start(): void {
+  get description(): string {
+    return `file ${this.options.file}`;
+  }
+
+  /**
+   * Opens the file and reads ahead: rejects when it cannot be played (missing, unreadable, an order it
+   * cannot derive). Resolves with the codec to build the stream with (made with a track, that track's).
+   */
+  async open(): Promise<TrackCodec[]> {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.options.file, 'r');
+      try {
+        this.fill();
+      } catch (err) {
+        this.stop();
+        throw err;
+      }
+    }
+    if (this.track) return [this.track.codec];
+    return [
+      this.options.codec === 'H265' ? new H265TrackCodec({}, rtpRandom) : new H264TrackCodec({}, rtpRandom),
+    ];
+  }
+
+  /**
+   * Opens the file (unless `open()` did) and starts pushing; made without a track, into the first
+   * track of `stream`. Errors (file gone, unreadable) are emitted, not thrown.
+   */
+  start(stream?: Stream): void {
     // An already aborted signal never fires 'abort': check it here.
     if (this.running || this.options.signal?.aborted) return;
-    try {
-      this.fd = openSync(this.options.file, 'r');
-    } catch (err) {
-      this.emit('error', err as Error);
-      return;
+    if (!this.track) {
+      if (!stream?.tracks[0]) throw new TypeError('a file source made without a track needs a stream');
+      this.track = stream.tracks[0];
+    }
+    if (this.fd === undefined) {
+      try {
+        this.fd = openSync(this.options.file, 'r');
+      } catch (err) {
+        this.emit('error', err as Error);
+        return;
+      }
     }
     this.running = true;
     try {
@@ -150,7 +195,7 @@ export class AnnexBFileSource extends EventEmitter<{ error: [Error]; end: []; lo
       this.learnRate(au);
       // fill() read on until the place was known (the end of the file ends a period).
       const place = this.order.take(index) ?? index;
-      this.track.pushUnits(au, { pts: place * this.frameIntervalUs });
+      this.track!.pushUnits(au, { pts: place * this.frameIntervalUs });
       this.framesSent++;
     } catch (err) {
       this.stop();

@@ -7,14 +7,17 @@ import { RtspError } from '../protocol/errors.js';
 import type { Input } from '../vendor/mediabunny.js';
 import { type Demuxer, loadDemuxer } from './demuxer.js';
 import {
+  describePlan,
   type FfmpegTrackPlan,
   ffmpegCommand,
   ffmpegErrorLines,
   ffmpegProbeCommand,
   parseFfmpegStreams,
   planFfmpegTracks,
+  redactCredentials,
 } from './ffmpeg-plan.js';
 import { type MappedTrack, type MediaInputOptions, mapInputTrack } from './media-input.js';
+import type { Source, SourceEvents } from './source.js';
 
 export {
   describePlan,
@@ -49,6 +52,13 @@ export interface FfmpegSourceOptions extends MediaInputOptions {
   maxRestartDelayMs?: number;
   /** How long to wait for the probe, and then for ffmpeg's first output, to find the tracks (default 15 s each). */
   probeTimeoutMs?: number;
+  /**
+   * Serve before ffmpeg is up (the CLI's way): `open()` resolves at once with no codecs, and
+   * `start(stream)` with an empty stream does what `feed(stream)` does — 503 while ffmpeg is down,
+   * the tracks added (a `tracks` event) when it first delivers. Default false: `open()` waits for
+   * ffmpeg and rejects with its reason.
+   */
+  lateTracks?: boolean;
   signal?: AbortSignal;
 }
 
@@ -138,19 +148,24 @@ async function matchLanes(
  * Two ways to start: `open()` then `start(stream)` (open rejects if ffmpeg fails), or `feed(stream)`
  * with an empty stream, which keeps trying until ffmpeg delivers and then gives the stream its tracks.
  * Either way the stream is marked unavailable (DESCRIBE/SETUP answer 503) while ffmpeg is down.
+ * As a `Source`, `open()` then `start(stream)`; with `lateTracks`, the `feed()` way.
+ *
+ * Events: `error`, a fault that needs no restart (a track a restarted ffmpeg no longer has, a packet
+ * it could not read); `restart` when ffmpeg failed to start, died or ended and is started again after
+ * `delayMs` (`reason` is ffmpeg's own: `ffmpeg exited (1): rtsp://...: Connection refused`); `tracks`
+ * when `feed()` has added the tracks; `exit` per child; `plan`, each run's decision per track (copied,
+ * encoded, or as the arguments say), also told as an `info` line.
  */
-export class FfmpegSource extends EventEmitter<{
-  /** A fault that needs no restart: a track a restarted ffmpeg no longer has, a packet it could not read. */
-  error: [Error];
-  /**
-   * ffmpeg failed to start, died or ended: it is started again after `delayMs`. `reason` is ffmpeg's
-   * own (`ffmpeg exited (1): rtsp://...: Connection refused`).
-   */
-  restart: [attempt: number, delayMs: number, reason: string];
-  exit: [code: number | null, stderr: string];
-  /** Each run's decision per track: copied, encoded, or as the arguments say. */
-  plan: [plan: FfmpegTrackPlan[]];
-}> {
+export class FfmpegSource
+  extends EventEmitter<
+    SourceEvents & {
+      exit: [code: number | null, stderr: string];
+      plan: [plan: FfmpegTrackPlan[]];
+    }
+  >
+  implements Source
+{
+  readonly kind = 'ffmpeg';
   readonly args: string[];
   private tracksMapped: MappedTrack[] = [];
   private run: Run | undefined;
@@ -177,8 +192,22 @@ export class FfmpegSource extends EventEmitter<{
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
-  /** Starts ffmpeg and finds its tracks: resolves once the codecs are known; rejects with ffmpeg's reason. */
+  /** The arguments as given, credentials in URLs hidden. */
+  get description(): string {
+    const args = this.options.args;
+    return `ffmpeg ${redactCredentials(typeof args === 'string' ? args : args.join(' '))}`;
+  }
+
+  /**
+   * Starts ffmpeg and finds its tracks: resolves once the codecs are known; rejects with ffmpeg's reason.
+   * With `lateTracks`, resolves at once with none (`start()` finds them).
+   */
   async open(): Promise<TrackCodec[]> {
+    if (this.options.lateTracks) return [];
+    return this.openRun();
+  }
+
+  private async openRun(): Promise<TrackCodec[]> {
     this.stopped = false;
     if (this.options.signal?.aborted) throw abortError();
     const run = await this.spawnRun();
@@ -223,7 +252,7 @@ export class FfmpegSource extends EventEmitter<{
     for (;;) {
       if (this.stopped || this.options.signal?.aborted) throw abortError();
       try {
-        await this.open();
+        await this.openRun();
         break;
       } catch (err) {
         if (this.stopped || (err as Error).name === 'AbortError') throw abortError();
@@ -241,6 +270,7 @@ export class FfmpegSource extends EventEmitter<{
     }
     for (const codec of this.codecs) stream.addTrack(codec);
     this.start(stream);
+    this.emit('tracks', this.codecs);
     return this.codecs;
   }
 
@@ -257,8 +287,17 @@ export class FfmpegSource extends EventEmitter<{
     return this.currentPlan;
   }
 
-  /** Starts pushing into `stream` (built with `codecs`, in order), restarting ffmpeg when it dies. */
+  /**
+   * Starts pushing into `stream` (built with `codecs`, in order), restarting ffmpeg when it dies.
+   * With `lateTracks` and before ffmpeg has delivered, feeds `stream` (empty) as `feed()` does.
+   */
   start(stream: Stream): void {
+    if (this.options.lateTracks && !this.run && !this.running && this.stream === undefined) {
+      this.feed(stream).catch((err: Error) => {
+        if (err.name !== 'AbortError') this.emit('error', err);
+      });
+      return;
+    }
     if (this.running || !this.run) return;
     this.running = true;
     this.stream = stream;
@@ -345,6 +384,7 @@ export class FfmpegSource extends EventEmitter<{
     if (this.stopped) throw abortError();
     this.currentPlan = plan;
     this.emit('plan', plan);
+    this.emit('info', `ffmpeg ${plan.map(describePlan).join(', ')}`);
     const demuxer = await loadDemuxer();
     return this.spawnMedia(ffmpegCommand(this.args, plan, { gopSeconds: this.options.gopSeconds }), demuxer);
   }

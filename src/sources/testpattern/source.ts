@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { type Track, wallClockMs } from '../../media/track.js';
+import { G711TrackCodec } from '../../media/audio-track-codecs.js';
+import { H264TrackCodec } from '../../media/h264-track-codec.js';
+import { rtpRandom, type Stream } from '../../media/stream.js';
+import { Track, type TrackCodec, wallClockMs } from '../../media/track.js';
+import type { Source, SourceEvents } from '../source.js';
 import { TestPatternEncoder, type TestPatternOptions } from './test-pattern-encoder.js';
 import { ToneGenerator } from './tone.js';
 
@@ -16,6 +20,11 @@ export interface TestPatternSourceOptions extends TestPatternOptions {
    * clock rate: e.g. a `G711TrackCodec({ law: 'mulaw', input: 's16le' })` track of the same stream.
    */
   audioTrack?: Track;
+  /**
+   * As a `Source` (made without a track): give the stream a sound track too, a G.711 µ-law track
+   * that `open()` lists after the video (default false).
+   */
+  audio?: boolean;
 }
 
 /** CPU the generator has used, for the status view and the benchmark. */
@@ -32,8 +41,13 @@ const MIN_FORCED_IDR_INTERVAL_MS = 1000;
 /**
  * The built-in live source: draws and encodes the test pattern in real time (see TestPatternEncoder)
  * and pushes each frame into a track. Needs nothing outside Node.
+ *
+ * Made with a track (`new TestPatternSource(stream.video!, options)`) it pushes there from `start()`.
+ * Made without one it is a `Source`: `open()` gives the codecs (H.264, and G.711 with `audio`) and
+ * `start(stream)` pushes into that stream's tracks.
  */
-export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
+export class TestPatternSource extends EventEmitter<SourceEvents> implements Source {
+  readonly kind = 'pattern';
   readonly encoder: TestPatternEncoder;
   readonly stats: TestPatternStats = { frames: 0, videoSeconds: 0, encodeMs: 0 };
   private timer: NodeJS.Timeout | undefined;
@@ -41,20 +55,34 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
   private running = false;
   private lastForcedIdrMs = Number.NEGATIVE_INFINITY;
   private readonly frameIntervalMs: number;
-  private readonly audioTrack: Track | undefined;
-  private readonly tone: ToneGenerator | undefined;
+  private track: Track | undefined;
+  private audioTrack: Track | undefined;
+  private tone: ToneGenerator | undefined;
   private audioSamples = 0;
+  private readonly options: TestPatternSourceOptions;
 
-  constructor(
-    private readonly track: Track,
-    options: TestPatternSourceOptions = {},
-  ) {
+  constructor(options?: TestPatternSourceOptions);
+  constructor(track: Track, options?: TestPatternSourceOptions);
+  constructor(trackOrOptions?: Track | TestPatternSourceOptions, maybeOptions?: TestPatternSourceOptions) {
     super();
+    const track = trackOrOptions instanceof Track ? trackOrOptions : undefined;
+    const options = (track ? maybeOptions : (trackOrOptions as TestPatternSourceOptions)) ?? {};
+    this.options = options;
     this.encoder = new TestPatternEncoder(options);
     this.frameIntervalMs = 1000 / this.encoder.fps;
-    this.audioTrack = options.audioTrack;
+    if (track) this.attach(track, options.audioTrack);
+    this.signal = options.signal;
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  private readonly signal: AbortSignal | undefined;
+
+  /** Binds the tracks the frames (and the tone) go to. */
+  private attach(track: Track, audioTrack: Track | undefined): void {
+    this.track = track;
+    this.audioTrack = audioTrack;
     if (this.audioTrack) this.tone = new ToneGenerator(this.audioTrack.codec.clockRate);
-    if (options.keyframeOnJoin !== false) {
+    if (this.options.keyframeOnJoin !== false) {
       track.onKeyframeRequest = () => {
         const now = performance.now();
         if (now - this.lastForcedIdrMs < MIN_FORCED_IDR_INTERVAL_MS) return;
@@ -62,11 +90,24 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
         this.encoder.requestKeyframe();
       };
     }
-    this.signal = options.signal;
-    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
-  private readonly signal: AbortSignal | undefined;
+  get description(): string {
+    const { width, height, fps } = this.encoder;
+    const tone = this.options.audio || this.options.audioTrack ? ' with a tone' : '';
+    return `test pattern ${width}x${height}@${fps}${tone}`;
+  }
+
+  /**
+   * The codecs to build the stream with: H.264, then G.711 µ-law fed 16-bit PCM with `audio`. Made
+   * with a track, the codecs of the tracks it already feeds.
+   */
+  async open(): Promise<TrackCodec[]> {
+    if (this.track) return [this.track.codec, ...(this.audioTrack ? [this.audioTrack.codec] : [])];
+    const video = new H264TrackCodec({}, rtpRandom);
+    if (!this.options.audio) return [video];
+    return [video, new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)];
+  }
 
   get width(): number {
     return this.encoder.width;
@@ -80,9 +121,17 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
     return this.encoder.fps;
   }
 
-  start(): this {
+  /**
+   * Starts pushing. Made without a track, into `stream`, built with the codecs of `open()`: video
+   * first, then the sound track with `audio`.
+   */
+  start(stream?: Stream): this {
     // An already aborted signal never fires 'abort': check it here.
     if (this.running || this.signal?.aborted) return this;
+    if (!this.track) {
+      if (!stream?.tracks[0]) throw new TypeError('a test pattern made without a track needs a stream');
+      this.attach(stream.tracks[0], this.options.audio ? stream.tracks[1] : undefined);
+    }
     this.running = true;
     // Anchored so that the next frame is due now, also when starting again after stop().
     this.startedAtMs = performance.now() - this.stats.frames * this.frameIntervalMs;
@@ -115,7 +164,7 @@ export class TestPatternSource extends EventEmitter<{ error: [Error] }> {
       const t0 = performance.now();
       const frame = this.encoder.encodeFrame(index, wallClockMs());
       this.stats.encodeMs += performance.now() - t0;
-      this.track.pushUnits(frame.nalus, { pts: Math.round(index * this.frameIntervalMs * 1000) });
+      this.track!.pushUnits(frame.nalus, { pts: Math.round(index * this.frameIntervalMs * 1000) });
       if (this.audioTrack && this.tone) this.pushAudio(index + 1);
     } catch (err) {
       this.stop();
