@@ -3,30 +3,11 @@
 // and the mapping to RtspServerOptions are all made from this table, so an option cannot be
 // half-added (test/unit/cli/options.test.ts checks each one end to end).
 import { z } from 'zod';
+import { DEFAULT_TLS_PORT, SERVER_DEFAULTS as SERVER_OPTION_DEFAULTS } from '../server/options.js';
 import type { RtspServerOptions } from '../server/rtsp-server.js';
 
-/**
- * The server's defaults, as the help shows them.
- * NOTE for the merge: the server's own defaults table (src/server/options.ts) replaces this object;
- * import it here and delete this copy. Until then a unit test checks it against `RtspServer.options`.
- */
-export const SERVER_DEFAULTS = {
-  port: 8554,
-  host: '0.0.0.0',
-  rtpPortRange: [20000, 29999] as [number, number],
-  sessionTimeoutSec: 60,
-  maxSessions: 1000,
-  maxSessionsPerPath: 1000,
-  maxSessionsPerConnection: 16,
-  maxSessionsPerAddress: 200,
-  maxConnections: 2000,
-  maxConnectionsPerAddress: 200,
-  requestTimeoutMs: 10_000,
-  idleTimeoutMs: 60_000,
-  maxBufferedBytes: 2 * 1024 * 1024,
-  maxLagMs: 10_000,
-  tlsPort: 8322,
-} as const;
+/** The server's defaults, as the help shows them: the server's own table, plus the RTSPS port. */
+export const SERVER_DEFAULTS = { ...SERVER_OPTION_DEFAULTS, tlsPort: DEFAULT_TLS_PORT } as const;
 
 /**
  * How a value is read: `int` an integer in [min, max]; `seconds` a number of seconds above 0 and at

@@ -71,6 +71,9 @@ export interface RtspsOptions {
 /** The options that have a default: every number, the address and the port range. */
 export type DefaultedServerOptions = Required<Omit<RtspServerOptions, 'hooks' | 'tls' | 'auth' | 'ipFilter'>>;
 
+/** The RTSPS port when `tls` is given without one. */
+export const DEFAULT_TLS_PORT = 8322;
+
 /** The one table of defaults (the README and the CLI quote it). */
 export const SERVER_DEFAULTS: Readonly<DefaultedServerOptions> = Object.freeze({
   port: 8554,

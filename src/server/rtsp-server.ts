@@ -11,7 +11,12 @@ import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
-import { type ResolvedServerOptions, type RtspServerOptions, resolveServerOptions } from './options.js';
+import {
+  DEFAULT_TLS_PORT,
+  type ResolvedServerOptions,
+  type RtspServerOptions,
+  resolveServerOptions,
+} from './options.js';
 import { type EndReason, type Session, type SessionInfo, SessionTable } from './session.js';
 import { SocketTransportFactory } from './transports.js';
 import { UdpPortPool } from './udp-ports.js';
@@ -183,7 +188,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await listenOn(this.tcp, this.options.port, this.options.host, 'RTSP');
     if (this.tlsServer) {
       try {
-        await listenOn(this.tlsServer, this.options.tls?.port ?? 8322, this.options.host, 'RTSPS');
+        await listenOn(
+          this.tlsServer,
+          this.options.tls?.port ?? DEFAULT_TLS_PORT,
+          this.options.host,
+          'RTSPS',
+        );
       } catch (err) {
         // Half a server is no use to anyone: give the RTSP port back too.
         this.tcp.close();

@@ -106,7 +106,7 @@ describe('serve options table', () => {
   });
 
   it("the defaults the help shows are the server's own", () => {
-    // Until the server's defaults table is the one the CLI imports, the copy must agree with it.
+    // The CLI reads the server's table; a server built without options must use the same values.
     const server = new RtspServer({});
     const { tlsPort, ...rest } = SERVER_DEFAULTS;
     for (const [key, value] of Object.entries(rest)) {
