@@ -5,8 +5,8 @@ import { createSecureContext } from 'node:tls';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
-import { G711TrackCodec } from '../media/audio-track-codecs.js';
-import { rtpRandom, type Stream } from '../media/stream.js';
+import { G711TrackCodec } from '../media/formats/g711.js';
+import type { Stream } from '../media/stream.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -347,7 +347,7 @@ async function startPath(
     const p = parsePattern(cfg.pattern);
     const stream = server.addStream(path, {
       video: { codec: 'H264' },
-      tracks: cfg.audio ? [new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)] : [],
+      tracks: cfg.audio ? [new G711TrackCodec({ law: 'mulaw', input: 's16le' })] : [],
     });
     const src = createTestPattern(stream.video!, {
       ...p,

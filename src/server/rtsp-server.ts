@@ -5,13 +5,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import { parseRtspUrl } from '../protocol/url.js';
-import { msToNtp } from '../rtp/ntp.js';
-import {
-  buildByeCompound,
-  buildSrSdesCompound,
-  parseRtcpCompound,
-  type RtcpSenderInfo,
-} from '../rtp/rtcp.js';
+import { parseRtcpCompound } from '../rtp/rtcp.js';
 import { type Authenticator, type AuthOptions, createAuthenticator } from './auth.js';
 import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks, type EndReason } from './dispatcher.js';
@@ -438,7 +432,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (p.type !== 'rr' && p.type !== 'sr') continue;
       for (const block of p.reportBlocks) {
         for (const st of session.tracks.values()) {
-          if (st.track.codec.ssrc !== block.ssrc) continue;
+          if (st.track.sender.ssrc !== block.ssrc) continue;
           st.receiverReport = {
             fractionLost: block.fractionLost / 256,
             cumulativeLost: block.cumulativeLost,
@@ -473,7 +467,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const st of session.tracks.values()) {
       st.track.unsubscribe(st.transport);
       try {
-        st.transport.sendRtcp(this.byeFor(st.track));
+        st.transport.sendRtcp(st.track.sender.bye(wallClockMs(), this.cname, 'session ended'));
       } catch {
         // The client may already be gone.
       }
@@ -483,29 +477,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.emit('sessionEnd', session.info(), reason);
   }
 
-  private senderInfo(track: Track): RtcpSenderInfo {
-    const now = wallClockMs();
-    const ntp = msToNtp(now);
-    return {
-      ntpSeconds: ntp.seconds,
-      ntpFraction: ntp.fraction,
-      rtpTimestamp: track.rtpTimestampAt(now),
-      packetCount: track.stats.packets,
-      octetCount: track.stats.octets,
-    };
-  }
-
-  private senderReport(track: Track): Buffer {
-    return buildSrSdesCompound({ ssrc: track.codec.ssrc, cname: this.cname, ...this.senderInfo(track) });
-  }
-
-  private byeFor(track: Track): Buffer {
-    const sender = track.started ? this.senderInfo(track) : undefined;
-    return buildByeCompound({ ssrc: track.codec.ssrc, cname: this.cname, sender, reason: 'session ended' });
-  }
-
   private sendReport(st: SessionTrack): void {
-    if (st.track.started) st.transport.sendRtcp(this.senderReport(st.track));
+    if (st.track.started) st.transport.sendRtcp(st.track.sender.senderReport(wallClockMs(), this.cname));
   }
 
   /** One SR per track per interval, the same bytes for all of its clients. */
@@ -518,7 +491,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         if (!st.track.started) continue;
         let sr = reports.get(st.track);
         if (!sr) {
-          sr = this.senderReport(st.track);
+          sr = st.track.sender.senderReport(wallClockMs(), this.cname);
           reports.set(st.track, sr);
         }
         st.transport.sendRtcp(sr);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { MediaFormatError, PictureOrderError } from '../codecs/errors.js';
 import { AnnexBReader, nalType } from '../codecs/h264/annexb.js';
 import { H264PocCounter, type PictureOrder } from '../codecs/h264/poc.js';
 import { parseSps } from '../codecs/h264/sps.js';
@@ -9,7 +10,6 @@ import { H265PocCounter } from '../codecs/h265/poc.js';
 import { h265FrameRate } from '../codecs/h265/sps.js';
 import { PresentationOrder } from '../codecs/presentation-order.js';
 import type { Track } from '../media/track.js';
-import { MediaFormatError, PictureOrderError } from '../protocol/errors.js';
 
 /**
  * What the source needs to know of a codec: how to cut access units, where the frame rate is, and

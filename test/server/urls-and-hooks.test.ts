@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { AacTrackCodec } from '../../src/media/audio-track-codecs.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { AacTrackCodec } from '../../src/media/formats/aac.js';
 import type { RequestInfo } from '../../src/server/dispatcher.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -90,7 +89,7 @@ describe('track URLs and hooks', () => {
   });
 
   it('DESCRIBE of an AAC stream before its first frame is 503 with Retry-After, then 200 once it came', async () => {
-    const codec = new AacTrackCodec({}, rtpRandom);
+    const codec = new AacTrackCodec({});
     const stream = ts.server.addStream('/radio', { tracks: [codec] });
     const c = await RawRtspClient.connect(ts.port);
     const early = await c.request('DESCRIBE', `${base()}/radio`);

@@ -3,7 +3,7 @@
  * of what `ffmpeg -c:a libopus -f ogg` writes and send them one per RTP packet.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 
 const CAPTURE = 0x5367674f; // 'OggS' read little-endian
 const PAGE_HEADER_SIZE = 27;
