@@ -1,7 +1,20 @@
 // The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
 
+// Depacketizers: the receiving side of each format, for relays, recording and RTSP clients.
+export type { AacAccessUnit, AacDepacketizerOptions, AacLayout } from './codecs/aac/depacketizer.js';
+export { AacDepacketizer } from './codecs/aac/depacketizer.js';
 export { MediaFormatError, PictureOrderError } from './codecs/errors.js';
+export type { G711Chunk } from './codecs/g711/depacketizer.js';
+export { G711Depacketizer } from './codecs/g711/depacketizer.js';
+export type { H264AccessUnit } from './codecs/h264/depacketizer.js';
+export { H264Depacketizer } from './codecs/h264/depacketizer.js';
 export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';
+export type { H265AccessUnit, H265DepacketizerOptions } from './codecs/h265/depacketizer.js';
+export { H265Depacketizer } from './codecs/h265/depacketizer.js';
+export type { JpegPicture } from './codecs/mjpeg/depacketizer.js';
+export { MjpegDepacketizer } from './codecs/mjpeg/depacketizer.js';
+export type { OpusFrame } from './codecs/opus/depacketizer.js';
+export { OpusDepacketizer } from './codecs/opus/depacketizer.js';
 export type { AacTrackOptions } from './media/formats/aac.js';
 export { AacTrackCodec } from './media/formats/aac.js';
 export type { G711Law, G711TrackOptions } from './media/formats/g711.js';
@@ -27,6 +40,7 @@ export { RtspParser } from './protocol/parser.js';
 export { serializeRequest, serializeResponse } from './protocol/serializer.js';
 export type { RtpBatchWriter, RtpPacketBatch } from './rtp/batch.js';
 export { packetizePayloads } from './rtp/batch.js';
+export { RtcpFormatError, RtpFormatError } from './rtp/errors.js';
 export type { RtpSenderOptions } from './rtp/sender.js';
 export { RtpSender } from './rtp/sender.js';
 export type { AuthOptions, AuthRule, AuthUser } from './server/auth.js';

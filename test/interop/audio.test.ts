@@ -10,7 +10,6 @@ import { after, before, describe, it } from 'node:test';
 import { parseAdts } from '../../src/codecs/aac/adts.js';
 import { decodeAlaw, decodeMulaw, encodeAlaw, encodeMulaw } from '../../src/codecs/g711/g711.js';
 import { parseJpeg } from '../../src/codecs/mjpeg/jpeg.js';
-import { parseOggOpus } from '../../src/codecs/opus/ogg.js';
 import { opusPacketSamples } from '../../src/codecs/opus/packet.js';
 import { AacTrackCodec } from '../../src/media/formats/aac.js';
 import { G711TrackCodec } from '../../src/media/formats/g711.js';
@@ -19,6 +18,7 @@ import { OpusTrackCodec } from '../../src/media/formats/opus.js';
 import type { Track, TrackCodec } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { gstDecode } from '../helpers/clients.js';
+import { parseOggOpus } from '../helpers/ogg.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
 const TRANSPORTS = ['udp', 'tcp'] as const;

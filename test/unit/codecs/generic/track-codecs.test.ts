@@ -9,7 +9,6 @@ import { AacDepacketizer } from '../../../../src/codecs/aac/depacketizer.js';
 import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { decodeMulaw } from '../../../../src/codecs/g711/g711.js';
 import { setPacketMarker, setPacketTimestamp } from '../../../../src/codecs/generic/rtp-patch.js';
-import { parseOggOpus } from '../../../../src/codecs/opus/ogg.js';
 import { AacTrackCodec } from '../../../../src/media/formats/aac.js';
 import { G711TrackCodec } from '../../../../src/media/formats/g711.js';
 import { GenericTrackCodec } from '../../../../src/media/formats/generic.js';
@@ -20,6 +19,7 @@ import type { TrackCodec, TrackSink } from '../../../../src/media/track.js';
 import { parseSdp, writeSdp } from '../../../../src/protocol/sdp.js';
 import { RtpBatchWriter, type RtpPacketBatch } from '../../../../src/rtp/batch.js';
 import { readRtpHeader } from '../../../../src/rtp/packet.js';
+import { parseOggOpus } from '../../../helpers/ogg.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ADTS = readFileSync(new URL('../aac/fixtures/sine-44100-stereo.aac', import.meta.url));

@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { OpusDepacketizer } from '../../../../src/codecs/opus/depacketizer.js';
+import { opusPacketInfo, opusPacketSamples } from '../../../../src/codecs/opus/packet.js';
+import { OpusPacketizer } from '../../../../src/codecs/opus/packetizer.js';
+import { opusFmtp, parseOpusFmtp } from '../../../../src/codecs/opus/sdp.js';
+import { RtpFormatError } from '../../../../src/rtp/errors.js';
+import { readRtpHeader } from '../../../../src/rtp/packet.js';
 import {
   OGG_BOS,
   OGG_CONTINUED,
@@ -15,12 +20,7 @@ import {
   parseOggOpus,
   parseOggPages,
   readOggPackets,
-} from '../../../../src/codecs/opus/ogg.js';
-import { opusPacketInfo, opusPacketSamples } from '../../../../src/codecs/opus/packet.js';
-import { OpusPacketizer } from '../../../../src/codecs/opus/packetizer.js';
-import { opusFmtp, parseOpusFmtp } from '../../../../src/codecs/opus/sdp.js';
-import { RtpFormatError } from '../../../../src/rtp/errors.js';
-import { readRtpHeader } from '../../../../src/rtp/packet.js';
+} from '../../../helpers/ogg.js';
 import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
