@@ -88,7 +88,7 @@ function snapshot(): ServerSnapshot {
     rssBytes: process.memoryUsage.rss(),
     eluIdleMs: elu.idle,
     eluActiveMs: elu.active,
-    nextSeq: track.codec.nextSequence,
+    nextSeq: track.sender.nextSequence,
     packets: track.stats.packets,
     octets: track.stats.octets,
     frames: track.stats.accessUnits,

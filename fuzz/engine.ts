@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
+import { MediaFormatError } from '../src/codecs/errors.js';
 import { RtspError } from '../src/protocol/errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +70,19 @@ export function typed<T>(fn: () => T): T | undefined {
     return fn();
   } catch (err) {
     if (err instanceof RtspError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Like `typed`, for codec code (parameter sets, fmtp, depacketizers): its own MediaFormatError is
+ * accepted too, as are the RtspErrors of the RTP and SDP parsing it relies on.
+ */
+export function codecTyped<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof MediaFormatError || err instanceof RtspError) return undefined;
     throw err;
   }
 }

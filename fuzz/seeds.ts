@@ -23,6 +23,7 @@ import {
   buildSenderReport,
   buildSrSdesCompound,
 } from '../src/rtp/rtcp.js';
+import { withRtpState } from '../test/helpers/rtp-state.js';
 
 const FUZZ_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(FUZZ_DIR, '..');
@@ -427,7 +428,10 @@ seed('rtsp-parser', 'unsupported-version', 'OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\
 // Interleaved RTP (a real access unit, packetized) and RTCP after PLAY over TCP.
 const annexB = readFileSync(join(ROOT, 'fixtures', 'sample-640x480-25fps.264'));
 const nalus = splitAnnexB(annexB);
-const packetizer = new H264Packetizer({ ssrc: 0x12345678, initialSequence: 65530, mtu: 200 });
+const packetizer = withRtpState(new H264Packetizer({ mtu: 200 }), {
+  ssrc: 0x12345678,
+  initialSequence: 65530,
+});
 const firstAu = nalus.slice(0, 4); // SPS, PPS, (SEI,) IDR slice...
 const batch = packetizer.packetize(firstAu, 3000);
 const sr = buildSrSdesCompound({
@@ -624,7 +628,7 @@ function lengthPrefixed(packets: Buffer[]): Buffer {
     }),
   );
 }
-const small = new H264Packetizer({ ssrc: 0x01020304, initialSequence: 65534, mtu: 120 });
+const small = withRtpState(new H264Packetizer({ mtu: 120 }), { ssrc: 0x01020304, initialSequence: 65534 });
 const au1 = small.packetize(nalus.slice(0, 4), 90000);
 const au2 = small.packetize(nalus.slice(4, 5), 93600);
 seed('rtp', 'fu-a-and-single', lengthPrefixed([...au1.packets.slice(0, 12), ...au2.packets.slice(0, 4)]));
@@ -650,17 +654,17 @@ const vps = Buffer.from('QAEMAf//AWAAAAMAkAAAAwAAAwBaugJA', 'base64');
 const sps265 = Buffer.from('QgEBAWAAAAMAkAAAAwAAAwBaoAUCAeFlukpMLwFoCAAAAwAIAAADAMhA', 'base64');
 const pps265 = Buffer.from('RAHAc8GJ', 'base64');
 const idr265 = Buffer.concat([hex('2601'), Buffer.alloc(300, 0xa5)]);
-const h265 = new H265Packetizer({ ssrc: 0x0a0b0c0d, initialSequence: 100, mtu: 120 });
+const h265 = withRtpState(new H265Packetizer({ mtu: 120 }), { ssrc: 0x0a0b0c0d, initialSequence: 100 });
 seed('rtp', 'h265-ap-fu', lengthPrefixed(h265.packetize([vps, sps265, pps265, idr265], 3000).packets));
-const aac = new AacPacketizer({ ssrc: 5, initialSequence: 7, mtu: 200 });
+const aac = withRtpState(new AacPacketizer({ mtu: 200 }), { ssrc: 5, initialSequence: 7 });
 seed(
   'rtp',
   'aac-hbr',
   lengthPrefixed(aac.packetize([Buffer.alloc(60, 0x21), Buffer.alloc(300, 0x42)], 1024).packets),
 );
-const opus = new OpusPacketizer({ ssrc: 6, initialSequence: 9 });
+const opus = withRtpState(new OpusPacketizer(), { ssrc: 6, initialSequence: 9 });
 seed('rtp', 'opus', lengthPrefixed(opus.packetize([hex('78 0102030405'), hex('fc ff fe')], 960).packets));
-const g711 = new G711Packetizer({ law: 'alaw', ssrc: 7, initialSequence: 1 });
+const g711 = withRtpState(new G711Packetizer({ law: 'alaw' }), { ssrc: 7, initialSequence: 1 });
 seed('rtp', 'g711-alaw', lengthPrefixed(g711.packetize(Buffer.alloc(200, 0xd5), 0).packets.slice(0, 2)));
 seed(
   'rtp',

@@ -1,36 +1,48 @@
 // The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
 
+// Depacketizers: the receiving side of each format, for relays, recording and RTSP clients.
+export type { AacAccessUnit, AacDepacketizerOptions, AacLayout } from './codecs/aac/depacketizer.js';
+export { AacDepacketizer } from './codecs/aac/depacketizer.js';
+export { MediaFormatError, PictureOrderError } from './codecs/errors.js';
+export type { G711Chunk } from './codecs/g711/depacketizer.js';
+export { G711Depacketizer } from './codecs/g711/depacketizer.js';
+export type { H264AccessUnit } from './codecs/h264/depacketizer.js';
+export { H264Depacketizer } from './codecs/h264/depacketizer.js';
 export { parseTimestampSei, SMOLRTSP_TIMESTAMP_SEI_UUID } from './codecs/h264/encoder/sei.js';
-export type {
-  AacTrackOptions,
-  G711Law,
-  G711TrackOptions,
-  GenericTrackOptions,
-  MjpegTrackOptions,
-  OpusTrackOptions,
-  RtpRandomSource,
-} from './media/audio-track-codecs.js';
-export {
-  AacTrackCodec,
-  G711TrackCodec,
-  GenericTrackCodec,
-  MjpegTrackCodec,
-  OpusTrackCodec,
-} from './media/audio-track-codecs.js';
-export type { H264TrackOptions } from './media/h264-track-codec.js';
-export { H264TrackCodec } from './media/h264-track-codec.js';
-export type { H265TrackOptions } from './media/h265-track-codec.js';
-export { H265TrackCodec } from './media/h265-track-codec.js';
-export type { StreamOptions, VideoTrackOptions } from './media/stream.js';
+export type { H265AccessUnit, H265DepacketizerOptions } from './codecs/h265/depacketizer.js';
+export { H265Depacketizer } from './codecs/h265/depacketizer.js';
+export type { JpegPicture } from './codecs/mjpeg/depacketizer.js';
+export { MjpegDepacketizer } from './codecs/mjpeg/depacketizer.js';
+export type { OpusFrame } from './codecs/opus/depacketizer.js';
+export { OpusDepacketizer } from './codecs/opus/depacketizer.js';
+export type { AacTrackOptions } from './media/formats/aac.js';
+export { AacTrackCodec } from './media/formats/aac.js';
+export type { G711Law, G711TrackOptions } from './media/formats/g711.js';
+export { G711TrackCodec } from './media/formats/g711.js';
+export type { GenericTrackOptions } from './media/formats/generic.js';
+export { GenericTrackCodec } from './media/formats/generic.js';
+export type { H264TrackOptions } from './media/formats/h264.js';
+export { H264TrackCodec } from './media/formats/h264.js';
+export type { H265TrackOptions } from './media/formats/h265.js';
+export { H265TrackCodec } from './media/formats/h265.js';
+export type { MjpegTrackOptions } from './media/formats/mjpeg.js';
+export { MjpegTrackCodec } from './media/formats/mjpeg.js';
+export type { OpusTrackOptions } from './media/formats/opus.js';
+export { OpusTrackCodec } from './media/formats/opus.js';
+export type { RtpRandomSource, StreamOptions, VideoTrackOptions } from './media/stream.js';
 export { rtpRandom, Stream } from './media/stream.js';
 export type { PushOptions, TrackCodec, TrackSink, TrackStats } from './media/track.js';
 export { Track } from './media/track.js';
-export { MediaFormatError, RtspError, RtspHeaderError, RtspParseError } from './protocol/errors.js';
+export { RtspError, RtspHeaderError, RtspParseError } from './protocol/errors.js';
 export type { InterleavedFrame, RtspMessage, RtspRequest, RtspResponse } from './protocol/message.js';
 export { RtspHeaders } from './protocol/message.js';
 export { RtspParser } from './protocol/parser.js';
 export { serializeRequest, serializeResponse } from './protocol/serializer.js';
-export type { RtpPacketBatch } from './rtp/batch.js';
+export type { RtpBatchWriter, RtpPacketBatch } from './rtp/batch.js';
+export { packetizePayloads } from './rtp/batch.js';
+export { RtcpFormatError, RtpFormatError } from './rtp/errors.js';
+export type { RtpSenderOptions } from './rtp/sender.js';
+export { RtpSender } from './rtp/sender.js';
 export type { AuthOptions, AuthRule, AuthUser } from './server/auth.js';
 export { createAuthenticator, ha1 } from './server/auth.js';
 export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';

@@ -2,9 +2,9 @@
  * Every header codec (and the URL helpers) on one input: the first byte picks the codec, the rest is
  * the header value (UTF-8, as the parser decodes header blocks).
  *
- * Invariants: each parser throws nothing but RtspError; where a formatter exists, the canonical form
- * is a fixed point: when format(parse(x)) succeeds, parse() accepts it and format(parse(it)) gives
- * it back unchanged.
+ * Invariants: each parser throws nothing but RtspError (the codecs' fmtp and parameter set parsers:
+ * MediaFormatError too); where a formatter exists, the canonical form is a fixed point: when
+ * format(parse(x)) succeeds, parse() accepts it and format(parse(it)) gives it back unchanged.
  */
 import type { Buffer } from 'node:buffer';
 import { parseAudioSpecificConfig } from '../../src/codecs/aac/config.js';
@@ -33,7 +33,7 @@ import {
   parseTransportHeader,
 } from '../../src/protocol/headers/index.js';
 import { parseRtspUrl, resolveStreamAndTrack } from '../../src/protocol/url.js';
-import { type FuzzTarget, InvariantViolation, typed } from '../engine.js';
+import { codecTyped, type FuzzTarget, InvariantViolation, typed } from '../engine.js';
 
 /** format∘parse must be idempotent on its own output. */
 function fixedPoint<T>(name: string, value: string, parse: (v: string) => T, format: (p: T) => string): void {
@@ -83,10 +83,10 @@ const CODECS: ((value: string) => void)[] = [
     if (base !== undefined) typed(() => joinControlUrl(base, nl < 0 ? '' : v.slice(nl + 1)));
   },
   (v) => {
-    const fmtp = typed(() => parseH264Fmtp(v));
+    const fmtp = codecTyped(() => parseH264Fmtp(v));
     if (fmtp?.sps) {
       const sps = fmtp.sps;
-      typed(() => parseSps(sps));
+      codecTyped(() => parseSps(sps));
     }
   },
   (v) => {
@@ -94,15 +94,15 @@ const CODECS: ((value: string) => void)[] = [
     typed(() => parseAuthParams(v));
   },
   (v) => {
-    const fmtp = typed(() => parseMpeg4GenericFmtp(v));
+    const fmtp = codecTyped(() => parseMpeg4GenericFmtp(v));
     const config = fmtp?.config;
-    if (config) typed(() => parseAudioSpecificConfig(config));
+    if (config) codecTyped(() => parseAudioSpecificConfig(config));
   },
   (v) => {
-    const fmtp = typed(() => parseH265Fmtp(v));
-    for (const sps of fmtp?.sps ?? []) typed(() => parseH265Sps(sps));
+    const fmtp = codecTyped(() => parseH265Fmtp(v));
+    for (const sps of fmtp?.sps ?? []) codecTyped(() => parseH265Sps(sps));
   },
-  (v) => typed(() => parseOpusFmtp(v)),
+  (v) => codecTyped(() => parseOpusFmtp(v)),
 ];
 
 export const headersTarget: FuzzTarget = {

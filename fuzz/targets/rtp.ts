@@ -4,8 +4,8 @@
  * MJPEG (RFC 2435), Opus (RFC 7587) and G.711. Input: a sequence of packets, each preceded by a
  * 16-bit length; each depacketizer gets the whole sequence.
  *
- * Invariants: nothing but RtpFormatError (an RtspError) is thrown; H.264/H.265 access units never
- * hold an empty NAL unit; the H.264 counters stay non-negative integers.
+ * Invariants: nothing but RtpFormatError (an RtspError) or MediaFormatError is thrown; H.264/H.265
+ * access units never hold an empty NAL unit; the H.264 counters stay non-negative integers.
  */
 import { Buffer } from 'node:buffer';
 import { AacDepacketizer } from '../../src/codecs/aac/depacketizer.js';
@@ -15,7 +15,7 @@ import { H265Depacketizer } from '../../src/codecs/h265/depacketizer.js';
 import { MjpegDepacketizer } from '../../src/codecs/mjpeg/depacketizer.js';
 import { OpusDepacketizer } from '../../src/codecs/opus/depacketizer.js';
 import { readRtpHeader } from '../../src/rtp/packet.js';
-import { type FuzzTarget, InvariantViolation, type Rng, typed } from '../engine.js';
+import { codecTyped, type FuzzTarget, InvariantViolation, type Rng, typed } from '../engine.js';
 
 function packets(data: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -104,7 +104,7 @@ export const rtpTarget: FuzzTarget = {
     const units = [];
     for (const packet of list) {
       typed(() => readRtpHeader(packet));
-      const au = typed(() => depacketizer.push(packet));
+      const au = codecTyped(() => depacketizer.push(packet));
       if (au) units.push(au);
     }
     units.push(...depacketizer.flush());
@@ -120,7 +120,7 @@ export const rtpTarget: FuzzTarget = {
       const h265 = new H265Depacketizer({ donl });
       const units265 = [];
       for (const packet of list) {
-        const au = typed(() => h265.push(packet));
+        const au = codecTyped(() => h265.push(packet));
         if (au) units265.push(au);
       }
       units265.push(...h265.flush());
@@ -135,6 +135,6 @@ export const rtpTarget: FuzzTarget = {
       new OpusDepacketizer(),
       new G711Depacketizer(),
     ];
-    for (const other of others) for (const packet of list) typed(() => other.push(packet));
+    for (const other of others) for (const packet of list) codecTyped(() => other.push(packet));
   },
 };

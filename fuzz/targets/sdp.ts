@@ -2,7 +2,7 @@
  * The SDP reader (DESCRIBE answers and ANNOUNCE bodies from peers), then what a relay does with a
  * media: parse its fmtp and what it carries (H.264/H.265 SPS, AAC AudioSpecificConfig).
  *
- * Invariants: nothing but RtspError is thrown (SdpError, MediaFormatError); when the writer can
+ * Invariants: nothing but SdpError (an RtspError) and the codecs' MediaFormatError is thrown; when the writer can
  * write a parsed description (it may refuse with SdpError), the reader accepts that output and
  * writing it again gives the same text.
  */
@@ -15,7 +15,7 @@ import { parseH265Fmtp } from '../../src/codecs/h265/sdp.js';
 import { parseH265Sps } from '../../src/codecs/h265/sps.js';
 import { parseOpusFmtp } from '../../src/codecs/opus/sdp.js';
 import { parseSdp, writeSdp } from '../../src/protocol/sdp.js';
-import { type FuzzTarget, InvariantViolation, typed } from '../engine.js';
+import { codecTyped, type FuzzTarget, InvariantViolation, typed } from '../engine.js';
 
 export const sdpTarget: FuzzTarget = {
   name: 'sdp',
@@ -100,24 +100,24 @@ export const sdpTarget: FuzzTarget = {
       if (fmtp === undefined) continue;
       switch (media.encoding.toUpperCase()) {
         case 'H264': {
-          const params = typed(() => parseH264Fmtp(fmtp));
+          const params = codecTyped(() => parseH264Fmtp(fmtp));
           for (const nal of params?.parameterSets ?? []) {
-            if ((nal[0] & 0x1f) === 7) typed(() => parseSps(nal));
+            if ((nal[0] & 0x1f) === 7) codecTyped(() => parseSps(nal));
           }
           break;
         }
         case 'H265': {
-          const params = typed(() => parseH265Fmtp(fmtp));
-          for (const nal of params?.sps ?? []) typed(() => parseH265Sps(nal));
+          const params = codecTyped(() => parseH265Fmtp(fmtp));
+          for (const nal of params?.sps ?? []) codecTyped(() => parseH265Sps(nal));
           break;
         }
         case 'MPEG4-GENERIC': {
-          const config = typed(() => parseMpeg4GenericFmtp(fmtp))?.config;
-          if (config) typed(() => parseAudioSpecificConfig(config));
+          const config = codecTyped(() => parseMpeg4GenericFmtp(fmtp))?.config;
+          if (config) codecTyped(() => parseAudioSpecificConfig(config));
           break;
         }
         case 'OPUS':
-          typed(() => parseOpusFmtp(fmtp));
+          codecTyped(() => parseOpusFmtp(fmtp));
           break;
       }
     }

@@ -1,13 +1,13 @@
 /**
  * H.264 and H.265 SPS parsing (from a camera's stream, or sprop-parameter-sets of a peer's SDP).
- * Invariant: nothing but MediaFormatError (an RtspError) is thrown; a parsed SPS has a positive
+ * Invariant: nothing but MediaFormatError (the codecs' error) is thrown; a parsed SPS has a positive
  * size and its profile-level-id is its bytes 1..3.
  */
 import type { Buffer } from 'node:buffer';
 import { h264ProfileLevelId } from '../../src/codecs/h264/sdp.js';
 import { parseSps } from '../../src/codecs/h264/sps.js';
 import { parseH265Sps } from '../../src/codecs/h265/sps.js';
-import { type FuzzTarget, InvariantViolation, typed } from '../engine.js';
+import { codecTyped, type FuzzTarget, InvariantViolation } from '../engine.js';
 
 export const spsTarget: FuzzTarget = {
   name: 'sps',
@@ -51,11 +51,11 @@ export const spsTarget: FuzzTarget = {
     '\x87',
   ],
   run(data: Buffer) {
-    const h265 = typed(() => parseH265Sps(data));
+    const h265 = codecTyped(() => parseH265Sps(data));
     if (h265 !== undefined && !(h265.width > 0 && h265.height > 0)) {
       throw new InvariantViolation(`parsed H.265 SPS has size ${h265.width}x${h265.height}`);
     }
-    const sps = typed(() => parseSps(data));
+    const sps = codecTyped(() => parseSps(data));
     if (sps === undefined) return;
     if (!(sps.width > 0 && sps.height > 0 && Number.isInteger(sps.width) && Number.isInteger(sps.height))) {
       throw new InvariantViolation(`parsed SPS has size ${sps.width}x${sps.height}`);

@@ -3,7 +3,7 @@
  * the NAL units it yields into access units by their own rules.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../protocol/errors.js';
+import { MediaFormatError } from './errors.js';
 
 const START_CODE = Buffer.from([0, 0, 1]);
 

@@ -3,7 +3,7 @@
  * Reading past the end throws MediaFormatError, never a RangeError.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../protocol/errors.js';
+import { MediaFormatError } from './errors.js';
 
 /**
  * NAL payload to RBSP: every 00 00 03 becomes 00 00 (the 03 is dropped). Returns `nal` itself when

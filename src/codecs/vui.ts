@@ -1,5 +1,5 @@
-import { MediaFormatError } from '../protocol/errors.js';
 import type { BitReader } from './bitreader.js';
+import { MediaFormatError } from './errors.js';
 
 /** Table E-1 (H.264 and H.265 alike): sample aspect ratios for aspect_ratio_idc 1..16. */
 const ASPECT_RATIOS: readonly (readonly [number, number])[] = [

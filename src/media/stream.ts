@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SdpSessionDescription } from '../protocol/sdp.js';
 import { StreamClock } from './clock.js';
-import { H264TrackCodec, type H264TrackOptions } from './h264-track-codec.js';
-import { H265TrackCodec, type H265TrackOptions } from './h265-track-codec.js';
+import { H264TrackCodec, type H264TrackOptions } from './formats/h264.js';
+import { H265TrackCodec, type H265TrackOptions } from './formats/h265.js';
 import { Track, type TrackCodec } from './track.js';
 
 export type VideoTrackOptions =
@@ -18,8 +18,14 @@ export interface StreamOptions {
   title?: string;
 }
 
+/** Source of random numbers for RTP state. */
+export interface RtpRandomSource {
+  uint32(): number;
+  uint16(): number;
+}
+
 /** Random numbers for RTP state (SSRC, first sequence number, first timestamp): RFC 3550 wants them unpredictable. */
-export const rtpRandom = {
+export const rtpRandom: RtpRandomSource = {
   uint32: (): number => randomBytes(4).readUInt32BE(0),
   uint16: (): number => randomBytes(2).readUInt16BE(0),
 };
@@ -51,8 +57,8 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.title = options.title ?? path;
     if (options.video) {
       const v = options.video;
-      if (v.codec === 'H264') this.addTrack(new H264TrackCodec(v, rtpRandom));
-      else if (v.codec === 'H265') this.addTrack(new H265TrackCodec(v, rtpRandom));
+      if (v.codec === 'H264') this.addTrack(new H264TrackCodec(v));
+      else if (v.codec === 'H265') this.addTrack(new H265TrackCodec(v));
       else throw new TypeError(`unsupported video codec ${String((v as { codec: unknown }).codec)}`);
     }
     for (const codec of options.tracks ?? []) this.addTrack(codec);

@@ -1,25 +1,29 @@
 import type { SdpMediaDescription } from '../protocol/sdp.js';
-import type { RtpPacketBatch } from '../rtp/batch.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../rtp/batch.js';
+import { RtpSender } from '../rtp/sender.js';
 import { StreamClock } from './clock.js';
 
 /**
  * What a track needs from a payload format: turn one access unit into one RTP batch, and describe
- * itself in SDP. One codec instance per track: it owns the track's RTP state (SSRC, sequence).
+ * itself in SDP. One codec instance per track. The RTP state (SSRC, sequence numbers, timestamp
+ * base, counts) is the track's `sender`: `packetize` lays payloads out with the writer it is given.
  */
 export interface TrackCodec {
   readonly encoding: string;
   readonly clockRate: number;
+  /** Read once, when the track is created: the payload type its packets carry. */
   readonly payloadType: number;
-  readonly ssrc: number;
   readonly kind: 'video' | 'audio' | 'application';
-  /** Sequence number the next packet will carry. */
-  readonly nextSequence: number;
   /** True once the codec knows enough to describe itself (e.g. H.264 has seen SPS and PPS). */
   readonly ready: boolean;
   /** Turns what an application pushes (e.g. Annex-B bytes) into the units `packetize` takes. */
   toUnits(data: Buffer | Buffer[]): Buffer[];
-  /** Packetizes one access unit; returns null when there is nothing to send. */
-  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null;
+  /**
+   * Packetizes one access unit into a batch built with `writer` (`begin`, `startPacket` per
+   * packet, `finish`; `packetizePayloads` for ready payloads); returns null when there is nothing
+   * to send.
+   */
+  packetize(units: Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch | null;
   /** The SDP media section, minus the control attribute which the track adds. */
   describe(): Omit<SdpMediaDescription, 'control'>;
   /**
@@ -39,11 +43,11 @@ export interface PushOptions {
   pts?: number;
 }
 
-/** Counters a track keeps for RTCP sender reports and for the status view. */
+/** What a track has sent, for the status view. */
 export interface TrackStats {
-  packets: number;
-  octets: number;
-  accessUnits: number;
+  readonly packets: number;
+  readonly octets: number;
+  readonly accessUnits: number;
 }
 
 /** Wall-clock (ms since Unix epoch, sub-ms) now: the clock sender reports use for all tracks. */
@@ -60,13 +64,13 @@ export class Track {
   readonly id: number;
   readonly control: string;
   readonly codec: TrackCodec;
-  readonly stats: TrackStats = { packets: 0, octets: 0, accessUnits: 0 };
+  /** The track's RTP state (SSRC, sequence numbers, timestamp base, counts) and its RTCP SR and BYE. */
+  readonly sender: RtpSender;
 
   private readonly sinks = new Set<TrackSink>();
   private readonly keyframeWaiters: Array<(batch: RtpPacketBatch) => void> = [];
   private readonly readyWaiters: Array<() => void> = [];
-  private readonly rtpTimestampBase: number;
-  private lastSentRtpTimestamp: number | undefined;
+  private accessUnits = 0;
 
   constructor(
     id: number,
@@ -78,7 +82,13 @@ export class Track {
     this.id = id;
     this.control = `trackID=${id}`;
     this.codec = codec;
-    this.rtpTimestampBase = randomUint32();
+    this.sender = new RtpSender({
+      payloadType: codec.payloadType,
+      ssrc: randomUint32(),
+      initialSequence: randomUint32() & 0xffff,
+      timestampBase: randomUint32(),
+      ticksAt: (wallMs) => this.ticks(this.clock.elapsedUsAtWall(wallMs)),
+    });
   }
 
   get kind(): TrackCodec['kind'] {
@@ -91,7 +101,15 @@ export class Track {
 
   /** True once at least one access unit has been packetized (so timing is known). */
   get started(): boolean {
-    return this.lastSentRtpTimestamp !== undefined;
+    return this.sender.started;
+  }
+
+  get stats(): TrackStats {
+    return {
+      packets: this.sender.packetCount,
+      octets: this.sender.octetCount,
+      accessUnits: this.accessUnits,
+    };
   }
 
   subscribe(sink: TrackSink): void {
@@ -116,21 +134,19 @@ export class Track {
     // Without a pts the arrival time is the presentation time (a live encoder pushing as it encodes).
     const ptsUs = options.pts ?? now * 1000;
     this.clock.observe(ptsUs, now);
-    let rtpTimestamp = this.ticks(this.clock.elapsedUsAtPts(ptsUs));
+    let rtpTimestamp = this.sender.timestamp(this.ticks(this.clock.elapsedUsAtPts(ptsUs)));
     if (options.pts === undefined) rtpTimestamp = this.alignToSamples(rtpTimestamp);
     let batch: RtpPacketBatch | null;
     try {
-      batch = this.codec.packetize(units, rtpTimestamp);
+      batch = this.codec.packetize(units, rtpTimestamp, this.sender.writer);
     } finally {
       // Readiness may come from toUnits (an ADTS header) or from packetize (parameter sets), and
       // packetize may still refuse a unit after learning them: wake DESCRIBEs waiting in any case.
       if (this.readyWaiters.length > 0 && this.codec.ready) this.flushReadyWaiters();
     }
     if (batch === null || batch.packets.length === 0) return;
-    this.lastSentRtpTimestamp = rtpTimestamp;
-    this.stats.packets += batch.packets.length;
-    this.stats.octets += batch.payloadOctets;
-    this.stats.accessUnits++;
+    this.sender.countSent(batch);
+    this.accessUnits++;
     if (batch.keyframe && this.keyframeWaiters.length > 0) {
       // Waiters (PLAY answers) go first so the answer precedes the first packet on a TCP connection.
       const waiters = this.keyframeWaiters.splice(0);
@@ -191,7 +207,7 @@ export class Track {
 
   /** RTP timestamp that corresponds to wall-clock `wallMs` on the stream's timeline. */
   rtpTimestampAt(wallMs: number): number {
-    return this.ticks(this.clock.elapsedUsAtWall(wallMs));
+    return this.sender.timestampAt(wallMs);
   }
 
   describe(): SdpMediaDescription {
@@ -223,7 +239,8 @@ export class Track {
     return late < rate * 0.04 && late > -rate ? next : byArrival;
   }
 
+  /** RTP clock ticks in `elapsedUs` of the stream's timeline. */
   private ticks(elapsedUs: number): number {
-    return (this.rtpTimestampBase + Math.round((elapsedUs * this.codec.clockRate) / 1_000_000)) >>> 0;
+    return Math.round((elapsedUs * this.codec.clockRate) / 1_000_000);
   }
 }

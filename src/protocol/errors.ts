@@ -1,7 +1,7 @@
 /**
- * Errors that map to an RTSP status. Every error the protocol, codec and server layers throw on
- * purpose is an RtspError (or a subclass), so the dispatcher can answer with `status` and the
- * fuzz tests can tell our errors from bugs.
+ * Errors that map to an RTSP status. Every error the protocol and server layers throw on purpose is
+ * an RtspError (or a subclass), so the dispatcher can answer with `status` and the fuzz tests can
+ * tell our errors from bugs. Codec errors are their own (src/codecs/errors.ts).
  */
 export class RtspError extends Error {
   /** RTSP status code to answer with (400, 454, 461, ...). */
@@ -57,22 +57,5 @@ export class DigestUriMismatchError extends RtspHeaderError {
     super('Authorization', message, 'ERR_RTSP_DIGEST_URI_MISMATCH', {
       reasonPhrase: 'Digest URI Mismatch',
     });
-  }
-}
-
-/** Malformed media payload or parameter set (e.g. a truncated SPS). Not tied to a request. */
-export class MediaFormatError extends RtspError {
-  constructor(message: string) {
-    super(500, 'ERR_MEDIA_FORMAT', message);
-  }
-}
-
-/**
- * A video stream whose presentation order cannot be derived from its slice headers (e.g. H.264 POC
- * type 1). `what` says what the stream uses, as in "uses H.264 POC type 1".
- */
-export class PictureOrderError extends MediaFormatError {
-  constructor(readonly what: string) {
-    super(`stream ${what}, whose presentation order cannot be derived`);
   }
 }

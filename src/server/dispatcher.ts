@@ -1,6 +1,7 @@
+import { MediaFormatError } from '../codecs/errors.js';
 import type { Stream } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
-import { MediaFormatError, RtspError } from '../protocol/errors.js';
+import { RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
 import { formatPublic } from '../protocol/headers/public.js';
@@ -254,12 +255,14 @@ export class Dispatcher<C extends DispatcherConnection> {
       description = stream.sessionDescription(conn.localAddress, String(Date.now()));
     } catch (err) {
       // A source that has not sent what its SDP needs (an AAC config) yet: a passing state, not a fault.
-      if (err instanceof MediaFormatError && ready.includes(false)) {
+      if (!(err instanceof MediaFormatError)) throw err;
+      if (ready.includes(false)) {
         throw statusError(503, 'ERR_RTSP_STREAM_NOT_READY', `stream not ready: ${err.message}`, [
           ['Retry-After', '1'],
         ]);
       }
-      throw err;
+      // What the source sent cannot be described: the server's fault, not the request's.
+      throw statusError(500, err.code, err.message);
     }
     if (base.includes('?')) {
       // Clients disagree on resolving `trackID=0` against a base with a query (some drop the
@@ -334,7 +337,7 @@ export class Dispatcher<C extends DispatcherConnection> {
           lowerTransport: 'TCP',
           delivery: 'unicast',
           interleaved: transport.channels,
-          ssrc: track.codec.ssrc,
+          ssrc: track.sender.ssrc,
           mode: spec.mode,
           extra: [],
         };
@@ -360,7 +363,7 @@ export class Dispatcher<C extends DispatcherConnection> {
           destination: spec.destination === undefined ? undefined : conn.remoteAddress,
           clientPort: spec.clientPort,
           serverPort: udp.serverPorts,
-          ssrc: track.codec.ssrc,
+          ssrc: track.sender.ssrc,
           mode: spec.mode,
           extra: [],
         };
@@ -411,7 +414,7 @@ export class Dispatcher<C extends DispatcherConnection> {
           const exact = leadBatch && st === leadSetup;
           return {
             url: st.url,
-            seq: exact ? leadBatch.firstSeq : st.track.codec.nextSequence,
+            seq: exact ? leadBatch.firstSeq : st.track.sender.nextSequence,
             rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
           };
         });

@@ -5,8 +5,6 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import { parseRtspUrl } from '../protocol/url.js';
-import { msToNtp } from '../rtp/ntp.js';
-import { buildByeCompound, buildSrSdesCompound, type RtcpSenderInfo } from '../rtp/rtcp.js';
 import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
@@ -365,25 +363,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.notify('clientError', error, { remoteAddress: '', remotePort: 0 });
   }
 
-  private senderInfo(track: Track): RtcpSenderInfo {
-    const now = wallClockMs();
-    const ntp = msToNtp(now);
-    return {
-      ntpSeconds: ntp.seconds,
-      ntpFraction: ntp.fraction,
-      rtpTimestamp: track.rtpTimestampAt(now),
-      packetCount: track.stats.packets,
-      octetCount: track.stats.octets,
-    };
-  }
-
   private senderReport(track: Track): Buffer {
-    return buildSrSdesCompound({ ssrc: track.codec.ssrc, cname: this.cname, ...this.senderInfo(track) });
+    return track.sender.senderReport(wallClockMs(), this.cname);
   }
 
   private byeFor(track: Track): Buffer {
-    const sender = track.started ? this.senderInfo(track) : undefined;
-    return buildByeCompound({ ssrc: track.codec.ssrc, cname: this.cname, sender, reason: 'session ended' });
+    return track.sender.bye(wallClockMs(), this.cname, 'session ended');
   }
 
   /** One SR per track per interval, the same bytes for all of its clients. */
@@ -397,7 +382,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         if (!st.track.started) continue;
         let sr = reports.get(st.track);
         if (!sr) {
-          sr = this.senderReport(st.track);
+          sr = st.track.sender.senderReport(wallClockMs(), this.cname);
           reports.set(st.track, sr);
         }
         st.transport.sendRtcp(sr);

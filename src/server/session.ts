@@ -232,7 +232,7 @@ export class Session {
       if (p.type !== 'rr' && p.type !== 'sr') continue;
       for (const block of p.reportBlocks) {
         for (const st of this.setUp.values()) {
-          if (st.track.codec.ssrc !== block.ssrc) continue;
+          if (st.track.sender.ssrc !== block.ssrc) continue;
           st.receiverReport = {
             fractionLost: block.fractionLost / 256,
             cumulativeLost: block.cumulativeLost,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { MediaFormatError, PictureOrderError } from '../codecs/errors.js';
 import { AnnexBReader, nalType } from '../codecs/h264/annexb.js';
 import { H264PocCounter, type PictureOrder } from '../codecs/h264/poc.js';
 import { parseSps } from '../codecs/h264/sps.js';
@@ -8,11 +9,10 @@ import { H265AnnexBReader } from '../codecs/h265/annexb.js';
 import { H265PocCounter } from '../codecs/h265/poc.js';
 import { h265FrameRate } from '../codecs/h265/sps.js';
 import { PresentationOrder } from '../codecs/presentation-order.js';
-import { H264TrackCodec } from '../media/h264-track-codec.js';
-import { H265TrackCodec } from '../media/h265-track-codec.js';
-import { rtpRandom, type Stream } from '../media/stream.js';
+import { H264TrackCodec } from '../media/formats/h264.js';
+import { H265TrackCodec } from '../media/formats/h265.js';
+import type { Stream } from '../media/stream.js';
 import { Track, type TrackCodec } from '../media/track.js';
-import { MediaFormatError, PictureOrderError } from '../protocol/errors.js';
 import type { Source, SourceEvents } from './source.js';
 
 /**
@@ -135,9 +135,7 @@ export class AnnexBFileSource extends EventEmitter<SourceEvents & { loop: [] }> 
       }
     }
     if (this.track) return [this.track.codec];
-    return [
-      this.options.codec === 'H265' ? new H265TrackCodec({}, rtpRandom) : new H264TrackCodec({}, rtpRandom),
-    ];
+    return [this.options.codec === 'H265' ? new H265TrackCodec({}) : new H264TrackCodec({})];
   }
 
   /**

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
+import { MediaFormatError } from '../codecs/errors.js';
 import type { Stream } from '../media/stream.js';
 import type { TrackCodec } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
@@ -431,7 +432,9 @@ export class FfmpegSource
         else {
           const lines = ffmpegErrorLines(stderr);
           reject(
-            err instanceof RtspError ? err : new FfmpegError(`${err.message}${lines ? `: ${lines}` : ''}`),
+            err instanceof RtspError || err instanceof MediaFormatError
+              ? err
+              : new FfmpegError(`${err.message}${lines ? `: ${lines}` : ''}`),
           );
         }
       };

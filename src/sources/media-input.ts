@@ -1,10 +1,10 @@
+import { MediaFormatError } from '../codecs/errors.js';
 import { splitAnnexB } from '../codecs/h264/annexb.js';
-import { AacTrackCodec, OpusTrackCodec } from '../media/audio-track-codecs.js';
-import { H264TrackCodec } from '../media/h264-track-codec.js';
-import { H265TrackCodec } from '../media/h265-track-codec.js';
-import { rtpRandom } from '../media/stream.js';
+import { AacTrackCodec } from '../media/formats/aac.js';
+import { H264TrackCodec } from '../media/formats/h264.js';
+import { H265TrackCodec } from '../media/formats/h265.js';
+import { OpusTrackCodec } from '../media/formats/opus.js';
 import type { TrackCodec } from '../media/track.js';
-import { MediaFormatError } from '../protocol/errors.js';
 
 /**
  * What `mapInputTrack` reads of a demuxed track (mediabunny's `InputTrack` has all of it). Structural on
@@ -124,7 +124,7 @@ export async function mapInputTrack(
   if (track.isVideoTrack() && name === 'avc') {
     if (description) {
       const avcc = parseAvcC(Buffer.from(description));
-      const codec = new H264TrackCodec({ mtu: options.mtu, sps: avcc.sps[0], pps: avcc.pps[0] }, rtpRandom);
+      const codec = new H264TrackCodec({ mtu: options.mtu, sps: avcc.sps[0], pps: avcc.pps[0] });
       return {
         kind: 'video',
         name,
@@ -132,16 +132,13 @@ export async function mapInputTrack(
         toUnits: (d) => splitLengthPrefixed(asBuffer(d), avcc.lengthSize),
       };
     }
-    const codec = new H264TrackCodec({ mtu: options.mtu }, rtpRandom);
+    const codec = new H264TrackCodec({ mtu: options.mtu });
     return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
   }
   if (track.isVideoTrack() && name === 'hevc') {
     if (description) {
       const hvcc = parseHvcC(description);
-      const codec = new H265TrackCodec(
-        { mtu: options.mtu, vps: hvcc.vps, sps: hvcc.sps, pps: hvcc.pps },
-        rtpRandom,
-      );
+      const codec = new H265TrackCodec({ mtu: options.mtu, vps: hvcc.vps, sps: hvcc.sps, pps: hvcc.pps });
       return {
         kind: 'video',
         name,
@@ -149,25 +146,22 @@ export async function mapInputTrack(
         toUnits: (d) => splitLengthPrefixed(asBuffer(d), hvcc.lengthSize),
       };
     }
-    const codec = new H265TrackCodec({ mtu: options.mtu }, rtpRandom);
+    const codec = new H265TrackCodec({ mtu: options.mtu });
     return { kind: 'video', name, codec, toUnits: (d) => splitAnnexB(asBuffer(d)) };
   }
   if (track.isAudioTrack() && name === 'aac') {
     if (description) {
       // MP4: raw AUs, config out of band.
-      const codec = new AacTrackCodec(
-        { mtu: options.mtu, config: Buffer.from(description), input: 'raw' },
-        rtpRandom,
-      );
+      const codec = new AacTrackCodec({ mtu: options.mtu, config: Buffer.from(description), input: 'raw' });
       return { kind: 'audio', name, codec, toUnits: (d) => [asBuffer(d)] };
     }
     // MPEG-TS: ADTS frames; the codec strips the headers and learns the config from the first.
-    const codec = new AacTrackCodec({ mtu: options.mtu, input: 'adts' }, rtpRandom);
+    const codec = new AacTrackCodec({ mtu: options.mtu, input: 'adts' });
     return { kind: 'audio', name, codec, toUnits: (d) => codec.toUnits(asBuffer(d)) };
   }
   if (track.isAudioTrack() && name === 'opus') {
     const channels = ((await media.getNumberOfChannels?.()) ?? 1) >= 2 ? 2 : 1;
-    const codec = new OpusTrackCodec({ channels }, rtpRandom);
+    const codec = new OpusTrackCodec({ channels });
     return { kind: 'audio', name, codec, toUnits: (d) => [asBuffer(d)] };
   }
   return undefined;

@@ -10,18 +10,15 @@ import { after, before, describe, it } from 'node:test';
 import { parseAdts } from '../../src/codecs/aac/adts.js';
 import { decodeAlaw, decodeMulaw, encodeAlaw, encodeMulaw } from '../../src/codecs/g711/g711.js';
 import { parseJpeg } from '../../src/codecs/mjpeg/jpeg.js';
-import { parseOggOpus } from '../../src/codecs/opus/ogg.js';
 import { opusPacketSamples } from '../../src/codecs/opus/packet.js';
-import {
-  AacTrackCodec,
-  G711TrackCodec,
-  MjpegTrackCodec,
-  OpusTrackCodec,
-} from '../../src/media/audio-track-codecs.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { AacTrackCodec } from '../../src/media/formats/aac.js';
+import { G711TrackCodec } from '../../src/media/formats/g711.js';
+import { MjpegTrackCodec } from '../../src/media/formats/mjpeg.js';
+import { OpusTrackCodec } from '../../src/media/formats/opus.js';
 import type { Track, TrackCodec } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { gstDecode } from '../helpers/clients.js';
+import { parseOggOpus } from '../helpers/ogg.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
 
 const TRANSPORTS = ['udp', 'tcp'] as const;
@@ -313,7 +310,7 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
     // /aac: whole ADTS frames, the config taken from their headers (the usual way).
     feeders.push(
       new Feeder(
-        track('/aac', new AacTrackCodec({}, rtpRandom)),
+        track('/aac', new AacTrackCodec({})),
         frames.map((f) => adts.subarray(f.offset, f.offset + f.header.frameLength)),
         aacUs,
       ),
@@ -322,16 +319,11 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
     // 370 bytes each), or 2 per push at a 160-byte mtu, each fragmented.
     const aus = frames.map((f) => f.data);
     feeders.push(
-      new Feeder(
-        track('/aac-packed', new AacTrackCodec({ input: 'raw', config: '1210' }, rtpRandom)),
-        aus,
-        aacUs,
-        3,
-      ),
+      new Feeder(track('/aac-packed', new AacTrackCodec({ input: 'raw', config: '1210' })), aus, aacUs, 3),
     );
     feeders.push(
       new Feeder(
-        track('/aac-fragmented', new AacTrackCodec({ input: 'raw', config: '1210', mtu: 160 }, rtpRandom)),
+        track('/aac-fragmented', new AacTrackCodec({ input: 'raw', config: '1210', mtu: 160 })),
         aus,
         aacUs,
         2,
@@ -341,7 +333,7 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
     const opusPackets = parseOggOpus(readFileSync(opus)).packets;
     feeders.push(
       new Feeder(
-        track('/opus', new OpusTrackCodec({ channels: 2 }, rtpRandom)),
+        track('/opus', new OpusTrackCodec({ channels: 2 })),
         opusPackets,
         opusPackets.map((p) => (opusPacketSamples(p) * 1e6) / 48000),
       ),
@@ -357,7 +349,7 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
       for (let i = 0; i < coded.length; i += 160) chunks.push(coded.subarray(i, i + 160));
       feeders.push(
         new Feeder(
-          track(path, new G711TrackCodec({ law }, rtpRandom)),
+          track(path, new G711TrackCodec({ law })),
           chunks,
           chunks.map(() => 20_000),
         ),
@@ -372,7 +364,7 @@ describe('audio and MJPEG interop with real clients', { concurrency: 1 }, () => 
       if (path === '/mjpeg-restart') assert.ok(parseJpeg(frames[0]).restartInterval > 0, 'restart markers');
       feeders.push(
         new Feeder(
-          track(path, new MjpegTrackCodec({}, rtpRandom)),
+          track(path, new MjpegTrackCodec({})),
           frames,
           frames.map(() => 40_000),
         ),

@@ -2,8 +2,7 @@
 // aggregate PLAY, and — through the sender reports — ffmpeg puts both on one timeline.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { G711TrackCodec } from '../../src/media/audio-track-codecs.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { G711TrackCodec } from '../../src/media/formats/g711.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { TestPatternSource } from '../../src/sources/testpattern/source.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
@@ -17,7 +16,7 @@ describe('audio + video', { concurrency: 1 }, () => {
     server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [52000, 52999] });
     const stream = server.addStream('/av', {
       video: { codec: 'H264' },
-      tracks: [new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)],
+      tracks: [new G711TrackCodec({ law: 'mulaw', input: 's16le' })],
     });
     source = new TestPatternSource(stream.video!, {
       width: 320,

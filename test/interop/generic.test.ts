@@ -2,8 +2,7 @@
 // (RFC 3551 linear 16-bit PCM), which ffmpeg and GStreamer both depayload.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GenericTrackCodec } from '../../src/media/audio-track-codecs.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { GenericTrackCodec } from '../../src/media/formats/generic.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { ffmpegDecode, gstDecode } from '../helpers/clients.js';
 import { requireTools, run } from '../helpers/tools.js';
@@ -18,18 +17,15 @@ describe('generic codec: L16/16000 mono', { concurrency: 1 }, () => {
 
   before(async () => {
     server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [54000, 54999] });
-    const codec = new GenericTrackCodec(
-      {
-        kind: 'audio',
-        encoding: 'L16',
-        clockRate: RATE,
-        channels: 1,
-        payloadType: 98,
-        // One 20 ms frame (640 bytes) per packet: it always fits the mtu.
-        packetize: (frame) => [frame],
-      },
-      rtpRandom,
-    );
+    const codec = new GenericTrackCodec({
+      kind: 'audio',
+      encoding: 'L16',
+      clockRate: RATE,
+      channels: 1,
+      payloadType: 98,
+      // One 20 ms frame (640 bytes) per packet: it always fits the mtu.
+      packetize: (frame) => [frame],
+    });
     const stream = server.addStream('/l16', { tracks: [codec] });
     // A 500 Hz tone, big-endian samples, pushed every 20 ms on a drift-free clock.
     let n = 0;

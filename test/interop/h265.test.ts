@@ -12,8 +12,7 @@ import {
   isH265ParameterSet,
 } from '../../src/codecs/h265/annexb.js';
 import { h265FrameRate } from '../../src/codecs/h265/sps.js';
-import { H265TrackCodec } from '../../src/media/h265-track-codec.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { H265TrackCodec } from '../../src/media/formats/h265.js';
 import type { Track } from '../../src/media/track.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { ffmpegDecode, gstDecode, gstLaunch } from '../helpers/clients.js';
@@ -119,7 +118,7 @@ describe('H.265 interop with real clients', { concurrency: 1 }, () => {
       ['/h265-fu', { aggregate: false, mtu: 500 }],
     ];
     for (const [path, options] of paths) {
-      const stream = server.addStream(path, { tracks: [new H265TrackCodec(options, rtpRandom)] });
+      const stream = server.addStream(path, { tracks: [new H265TrackCodec(options)] });
       stops.push(play(stream.tracks[0], aus, fps!));
     }
   });

@@ -252,5 +252,5 @@ describe('odd requests leave the server consistent', () => {
 });
 
 function hex8(m: ManualServer): string {
-  return m.stream.video!.codec.ssrc.toString(16).toUpperCase().padStart(8, '0');
+  return m.stream.video!.sender.ssrc.toString(16).toUpperCase().padStart(8, '0');
 }

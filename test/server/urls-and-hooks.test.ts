@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { AacTrackCodec } from '../../src/media/audio-track-codecs.js';
-import { rtpRandom } from '../../src/media/stream.js';
+import { MediaFormatError } from '../../src/codecs/errors.js';
+import { AacTrackCodec } from '../../src/media/formats/aac.js';
+import { GenericTrackCodec } from '../../src/media/formats/generic.js';
+import type { TrackCodec } from '../../src/media/track.js';
 import type { RequestInfo } from '../../src/server/dispatcher.js';
+import type { RefusalInfo } from '../../src/server/rtsp-server.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -90,7 +93,7 @@ describe('track URLs and hooks', () => {
   });
 
   it('DESCRIBE of an AAC stream before its first frame is 503 with Retry-After, then 200 once it came', async () => {
-    const codec = new AacTrackCodec({}, rtpRandom);
+    const codec = new AacTrackCodec({});
     const stream = ts.server.addStream('/radio', { tracks: [codec] });
     const c = await RawRtspClient.connect(ts.port);
     const early = await c.request('DESCRIBE', `${base()}/radio`);
@@ -102,5 +105,35 @@ describe('track URLs and hooks', () => {
     assert.equal(late.status, 200);
     assert.match(late.body.toString(), /a=rtpmap:97 mpeg4-generic\/44100\/2\r\n/);
     c.close();
+  });
+
+  it('DESCRIBE of a ready stream whose SDP cannot be built is 500 (a refusal, not a client error)', async () => {
+    const codec: TrackCodec = {
+      ...new GenericTrackCodec({ kind: 'video', encoding: 'X', clockRate: 90000, payloadType: 96 }),
+      ready: true,
+      toUnits: (d) => (Array.isArray(d) ? d : [d]),
+      packetize: () => null,
+      describe() {
+        throw new MediaFormatError('unreadable parameter sets');
+      },
+    };
+    ts.server.addStream('/broken', { tracks: [codec] });
+    const refused: Array<[number | undefined, string]> = [];
+    const clientErrors: Error[] = [];
+    const onRefused = (r: RefusalInfo) => refused.push([r.status, r.code]);
+    const onClientError = (err: Error) => clientErrors.push(err);
+    ts.server.on('refused', onRefused);
+    ts.server.on('clientError', onClientError);
+    try {
+      const c = await RawRtspClient.connect(ts.port);
+      const res = await c.request('DESCRIBE', `${base()}/broken`);
+      assert.equal(res.status, 500);
+      c.close();
+      assert.deepEqual(refused, [[500, 'ERR_MEDIA_FORMAT']]);
+      assert.deepEqual(clientErrors, []);
+    } finally {
+      ts.server.off('refused', onRefused);
+      ts.server.off('clientError', onClientError);
+    }
   });
 });

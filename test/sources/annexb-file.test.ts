@@ -30,9 +30,7 @@ function recordingTrack() {
     encoding: 'H264',
     clockRate: 90000,
     payloadType: 96,
-    ssrc: 1,
     kind: 'video',
-    nextSequence: 0,
     ready: true,
     toUnits: (d) => (Array.isArray(d) ? d : [d]),
     packetize(units) {

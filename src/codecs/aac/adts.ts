@@ -4,7 +4,7 @@
  * carries as an access unit; the header goes, its fields become the SDP's AudioSpecificConfig.
  */
 import type { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 import { AAC_SAMPLE_RATES, buildAudioSpecificConfig, channelsForConfiguration } from './config.js';
 
 /** Header length without CRC. */

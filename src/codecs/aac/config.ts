@@ -4,7 +4,7 @@
  * (for GA object types) the frame length flag.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 
 /** samplingFrequencyIndex 0..12 (13, 14 reserved; 15 = explicit 24-bit frequency). */
 export const AAC_SAMPLE_RATES: readonly number[] = [

@@ -61,6 +61,12 @@ class HeaderBits {
   }
 }
 
+/**
+ * Receiving side of RFC 3640 mpeg4-generic (AAC): takes RTP packets (`push`, one whole packet with
+ * its RTP header, in arrival order) and gives the raw AAC access units they complete, each with its
+ * RTP timestamp. The AU-header layout comes from the SDP fmtp (`layout`, AAC-hbr by default).
+ * Public API for relays, recording and RTSP clients.
+ */
 export class AacDepacketizer {
   private readonly layout: AacLayout;
   private readonly samplesPerFrame: number;

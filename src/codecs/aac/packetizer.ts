@@ -8,8 +8,9 @@
  * (section 3.2.3): each fragment packet has one AU-header giving the size of the whole AU, and
  * only the last fragment has the marker bit. A packet's timestamp is that of its first AU.
  */
-import { MediaFormatError } from '../../protocol/errors.js';
-import { RtpBatchWriter, type RtpPacketBatch } from '../../rtp/batch.js';
+
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
+import { MediaFormatError } from '../errors.js';
 import { setPacketMarker, setPacketTimestamp } from '../generic/rtp-patch.js';
 
 /** AU-headers-length field. */
@@ -20,9 +21,6 @@ const AU_HEADER_SIZE = 2;
 export const AAC_HBR_MAX_AU_SIZE = 8191;
 
 export interface AacPacketizerOptions {
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
   /** Largest RTP payload in bytes (default 1400). */
   mtu?: number;
   /** Duration of one AU in RTP clock ticks (default 1024, AAC LC at the clock = sample rate). */
@@ -39,11 +37,10 @@ interface PlannedPacket {
 }
 
 export class AacPacketizer {
-  private readonly writer: RtpBatchWriter;
   private readonly mtu: number;
   private readonly samplesPerFrame: number;
 
-  constructor(options: AacPacketizerOptions) {
+  constructor(options: AacPacketizerOptions = {}) {
     const mtu = options.mtu ?? 1400;
     if (!Number.isInteger(mtu) || mtu < HEADERS_LENGTH_SIZE + AU_HEADER_SIZE + 1 || mtu > 0xffff - 12) {
       throw new RangeError(`mtu must be 5..65523 payload bytes, got ${mtu}`);
@@ -54,23 +51,6 @@ export class AacPacketizer {
     }
     this.mtu = mtu;
     this.samplesPerFrame = samplesPerFrame;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? 97,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /**
@@ -78,7 +58,7 @@ export class AacPacketizer {
    * `samplesPerFrame` after the previous. Throws MediaFormatError for an empty AU or one over 8191
    * bytes. Audio batches are always random access points.
    */
-  packetize(aus: readonly Buffer[], rtpTimestamp: number): RtpPacketBatch {
+  packetize(aus: readonly Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     const mtu = this.mtu;
     const plan: PlannedPacket[] = [];
     let open: PlannedPacket | null = null;
@@ -112,7 +92,6 @@ export class AacPacketizer {
       }
     }
 
-    const writer = this.writer;
     writer.begin(plan.length, payloadOctets, rtpTimestamp, true);
     const buf = writer.buffer;
     for (let p = 0; p < plan.length; p++) {

@@ -3,7 +3,7 @@
  * full (every AU-header field of section 3.2.1) so a depacketizer can follow another sender's layout.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 
 /** `streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1210`. */
 export function aacFmtp(config: Buffer, profileLevelId = 1): string {

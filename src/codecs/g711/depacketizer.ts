@@ -13,6 +13,11 @@ export interface G711Chunk {
 
 const MAX_MISORDER = 100;
 
+/**
+ * Receiving side of G.711 (PCMU/PCMA): takes RTP packets (`push`, one whole packet with its RTP
+ * header) and gives their samples with timestamp and talkspurt flag, dropping late and duplicate
+ * packets (`lostPackets` counts gaps). Public API for relays, recording and RTSP clients.
+ */
 export class G711Depacketizer {
   private expectedSeq = -1;
   private lost = 0;

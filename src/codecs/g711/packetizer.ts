@@ -5,24 +5,19 @@
  * The marker is set on the first packet of a talkspurt (RFC 3551 4.1): the first packet sent, and
  * any push that does not follow on from where the previous one ended.
  */
-import { RtpBatchWriter, type RtpPacketBatch } from '../../rtp/batch.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
 import { patchAudioBatch } from '../generic/rtp-patch.js';
 
 export type G711Law = 'mulaw' | 'alaw';
 
 export interface G711PacketizerOptions {
   law: G711Law;
-  /** Default: the static type of the law, 0 (PCMU) or 8 (PCMA). */
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
   /** Samples (bytes) per packet, default 160. */
   samplesPerPacket?: number;
 }
 
 export class G711Packetizer {
   readonly law: G711Law;
-  private readonly writer: RtpBatchWriter;
   private readonly samplesPerPacket: number;
   private expectedTimestamp: number | undefined;
 
@@ -36,23 +31,6 @@ export class G711Packetizer {
     }
     this.law = options.law;
     this.samplesPerPacket = samplesPerPacket;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? (options.law === 'mulaw' ? 0 : 8),
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /** RTP timestamp right after the last packetized sample (undefined before the first). */
@@ -61,10 +39,9 @@ export class G711Packetizer {
   }
 
   /** Packetizes G.711 bytes whose first sample is at `rtpTimestamp`. An empty input gives an empty batch. */
-  packetize(samples: Buffer, rtpTimestamp: number): RtpPacketBatch {
+  packetize(samples: Buffer, rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     const per = this.samplesPerPacket;
     const count = Math.ceil(samples.length / per);
-    const writer = this.writer;
     writer.begin(count, samples.length, rtpTimestamp, true);
     const buf = writer.buffer;
     const timestamps = new Array<number>(count);

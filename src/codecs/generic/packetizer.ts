@@ -3,19 +3,17 @@
  * into RTP payloads itself (`packetize`), or it pushes ready payloads: one Buffer per RTP packet,
  * an array being one access unit (one timestamp, marker on the last packet).
  */
-import { MediaFormatError } from '../../protocol/errors.js';
+
 import {
   MAX_RTP_PACKET_SIZE,
   packetizePayloads,
-  RtpBatchWriter,
+  type RtpBatchWriter,
   type RtpPacketBatch,
 } from '../../rtp/batch.js';
 import { RTP_HEADER_SIZE } from '../../rtp/packet.js';
+import { MediaFormatError } from '../errors.js';
 
 export interface GenericPacketizerOptions {
-  payloadType: number;
-  ssrc: number;
-  initialSequence: number;
   /** Largest RTP payload handed to `packetize` as its `mtu` argument (default 1400). */
   mtu?: number;
   /** Frame → RTP payloads of one access unit. Without it, what is pushed are the payloads. */
@@ -25,12 +23,11 @@ export interface GenericPacketizerOptions {
 }
 
 export class GenericPacketizer {
-  private readonly writer: RtpBatchWriter;
   private readonly mtu: number;
   private readonly split: ((frame: Buffer, mtu: number) => Buffer[]) | undefined;
   private readonly isKeyframe: ((frame: Buffer) => boolean) | undefined;
 
-  constructor(options: GenericPacketizerOptions) {
+  constructor(options: GenericPacketizerOptions = {}) {
     const mtu = options.mtu ?? 1400;
     if (!Number.isInteger(mtu) || mtu < 1 || mtu > MAX_RTP_PACKET_SIZE - RTP_HEADER_SIZE) {
       throw new RangeError(`mtu must be 1..65523 payload bytes, got ${mtu}`);
@@ -38,23 +35,6 @@ export class GenericPacketizer {
     this.mtu = mtu;
     this.split = options.packetize;
     this.isKeyframe = options.keyframe;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /** True when a `packetize` function turns frames into payloads. */
@@ -67,7 +47,7 @@ export class GenericPacketizer {
    * units are joined into one); without, every unit is one RTP payload. Throws MediaFormatError
    * when a payload does not fit an RTP packet.
    */
-  packetize(units: readonly Buffer[], rtpTimestamp: number): RtpPacketBatch {
+  packetize(units: readonly Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     let payloads: readonly Buffer[];
     let keyframeOf: Buffer | undefined;
     if (this.split !== undefined) {
@@ -87,6 +67,6 @@ export class GenericPacketizer {
     }
     const keyframe =
       this.isKeyframe === undefined || keyframeOf === undefined ? true : this.isKeyframe(keyframeOf);
-    return packetizePayloads(this.writer, payloads, rtpTimestamp, keyframe);
+    return packetizePayloads(writer, payloads, rtpTimestamp, keyframe);
   }
 }

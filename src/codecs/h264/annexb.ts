@@ -2,9 +2,9 @@
  * H.264 Annex B byte streams: NAL unit splitting and grouping into access units (H.264 7.4.1.2.3).
  */
 import type { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
 import { AnnexBNalScanner, splitAnnexB } from '../annexb.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { MediaFormatError } from '../errors.js';
 
 /** nal_unit_type values (H.264 table 7-1, RFC 6184 table 1 for 24..29). */
 export { splitAnnexB };

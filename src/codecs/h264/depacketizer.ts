@@ -19,6 +19,12 @@ export interface H264AccessUnit {
 /** A sequence number this far behind the expected one is a late or duplicate packet, not a restart. */
 const MAX_MISORDER = 100;
 
+/**
+ * Receiving side of RFC 6184 (H.264, packetization mode 0/1): takes RTP packets (`push`, one whole
+ * packet with its RTP header, in arrival order) and gives access units (NAL units without start
+ * codes, timestamp, keyframe flag) as they complete; `flush` gives what is left at end of stream.
+ * Public API for relays, recording and RTSP clients.
+ */
 export class H264Depacketizer {
   private nalus: Buffer[] = [];
   private timestamp = 0;

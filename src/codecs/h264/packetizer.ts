@@ -3,16 +3,13 @@
  * One access unit in, one RtpPacketBatch out, shared by every client.
  */
 import { Buffer } from 'node:buffer';
-import { RtpBatchWriter, type RtpPacketBatch } from '../../rtp/batch.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
 import { NalType } from './annexb.js';
 
 /** FU indicator + FU header (RFC 6184 5.8). */
 const FU_A_OVERHEAD = 2;
 
 export interface H264PacketizerOptions {
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
   /** Largest RTP payload in bytes (not counting the 12-byte RTP header). */
   mtu?: number;
 }
@@ -31,35 +28,17 @@ function isDropped(type: number): boolean {
 }
 
 export class H264Packetizer {
-  private readonly writer: RtpBatchWriter;
   private readonly mtu: number;
   private sps: Buffer | null = null;
   private pps: Buffer | null = null;
 
-  constructor(options: H264PacketizerOptions) {
+  constructor(options: H264PacketizerOptions = {}) {
     const mtu = options.mtu ?? 1400;
     // An FU-A must carry at least one byte; the 16-bit interleaved length bounds the packet.
     if (!Number.isInteger(mtu) || mtu < FU_A_OVERHEAD + 1 || mtu > 0xffff - 12) {
       throw new RangeError(`mtu must be 3..65523 payload bytes, got ${mtu}`);
     }
     this.mtu = mtu;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? 96,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /** Latest SPS and PPS seen in-band or given out-of-band, or null until both are known. */
@@ -87,7 +66,7 @@ export class H264Packetizer {
    * IDR but lacks SPS or PPS, the remembered ones are sent in front so any client can start here.
    * An access unit with nothing to send gives an empty batch (no packets, no sequence consumed).
    */
-  packetize(nalus: readonly Buffer[], rtpTimestamp: number): RtpPacketBatch {
+  packetize(nalus: readonly Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     let hasIdr = false;
     let hasSps = false;
     let hasPps = false;
@@ -143,7 +122,6 @@ export class H264Packetizer {
       }
     }
 
-    const writer = this.writer;
     writer.begin(packetCount, payloadOctets, rtpTimestamp, hasIdr);
     const buf = writer.buffer;
     for (let i = 0; i < units.length; i++) {

@@ -4,8 +4,8 @@
  * (7.3.3) as far as POC needs, and on to dec_ref_pic_marking() to see memory_management_control_operation 5.
  */
 import type { Buffer } from 'node:buffer';
-import { MediaFormatError, PictureOrderError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { MediaFormatError, PictureOrderError } from '../errors.js';
 import { NalType, nalType } from './annexb.js';
 import { type H264Sps, parseSps } from './sps.js';
 

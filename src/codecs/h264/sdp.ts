@@ -3,7 +3,7 @@
  * relay that pulls from another server.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 import { NalType } from './annexb.js';
 
 /** profile_idc, constraint flags and level_idc of an SPS as six upper-case hex digits (as ffmpeg and live555 write). */

@@ -3,8 +3,8 @@
  * the stream (profile, level, size, frame rate) for SDP and logs.
  */
 
-import { MediaFormatError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { MediaFormatError } from '../errors.js';
 import { checkSpsRange, readVuiPrefix } from '../vui.js';
 import { NalType } from './annexb.js';
 

@@ -28,6 +28,12 @@ export interface H265DepacketizerOptions {
 /** A sequence number this far behind the expected one is a late or duplicate packet, not a restart. */
 const MAX_MISORDER = 100;
 
+/**
+ * Receiving side of RFC 7798 (H.265): takes RTP packets (`push`, one whole packet with its RTP
+ * header, in arrival order) and gives access units (NAL units without start codes, timestamp,
+ * keyframe flag) as they complete; `flush` gives what is left at end of stream. Set `donl` when the
+ * SDP has sprop-max-don-diff > 0. Public API for relays, recording and RTSP clients.
+ */
 export class H265Depacketizer {
   private readonly donl: boolean;
   private nalus: Buffer[] = [];

@@ -4,8 +4,8 @@
  * One access unit in, one RtpPacketBatch out, shared by every client.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
-import { RtpBatchWriter, type RtpPacketBatch } from '../../rtp/batch.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
+import { MediaFormatError } from '../errors.js';
 import { H265_NAL_HEADER_SIZE, H265NalType, h265NalType, isH265Irap } from './annexb.js';
 
 /** PayloadHdr (2 bytes) + FU header (1 byte) (RFC 7798 4.4.3). */
@@ -16,9 +16,6 @@ const AP_HEADER_SIZE = 2;
 const AP_LENGTH_SIZE = 2;
 
 export interface H265PacketizerOptions {
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
   /** Largest RTP payload in bytes (not counting the 12-byte RTP header). Default 1400. */
   mtu?: number;
   /**
@@ -55,14 +52,13 @@ function rank(type: number): number {
 }
 
 export class H265Packetizer {
-  private readonly writer: RtpBatchWriter;
   private readonly mtu: number;
   private readonly aggregate: boolean;
   private vps: Buffer | null = null;
   private sps: Buffer | null = null;
   private pps: Buffer | null = null;
 
-  constructor(options: H265PacketizerOptions) {
+  constructor(options: H265PacketizerOptions = {}) {
     const mtu = options.mtu ?? 1400;
     // An FU must carry at least one byte; the 16-bit interleaved length bounds the packet.
     if (!Number.isInteger(mtu) || mtu < H265_FU_OVERHEAD + 1 || mtu > 0xffff - 12) {
@@ -70,23 +66,6 @@ export class H265Packetizer {
     }
     this.mtu = mtu;
     this.aggregate = options.aggregate ?? true;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? 96,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /** Latest VPS, SPS and PPS seen in-band or given out-of-band, or null until all three are known. */
@@ -126,7 +105,7 @@ export class H265Packetizer {
    * not sent; an access unit with nothing to send gives an empty batch (no packets, no sequence
    * consumed). Throws MediaFormatError for a NAL unit of one byte (no complete header).
    */
-  packetize(nalus: readonly Buffer[], rtpTimestamp: number): RtpPacketBatch {
+  packetize(nalus: readonly Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     let hasIrap = false;
     let hasVps = false;
     let hasSps = false;
@@ -179,13 +158,12 @@ export class H265Packetizer {
       i = end;
     }
 
-    const writer = this.writer;
     writer.begin(packetCount, payloadOctets, rtpTimestamp, hasIrap);
     const buf = writer.buffer;
     for (let i = 0; i < units.length; ) {
       const end = this.groupEnd(units, i);
-      if (end - i > 1) this.writeAp(units, i, end);
-      else this.writeNal(units[i], buf, fragmentPayload);
+      if (end - i > 1) this.writeAp(writer, units, i, end);
+      else this.writeNal(writer, units[i], buf, fragmentPayload);
       i = end;
     }
     return writer.finish();
@@ -206,7 +184,7 @@ export class H265Packetizer {
     return j;
   }
 
-  private writeAp(units: readonly Buffer[], start: number, end: number): void {
+  private writeAp(writer: RtpBatchWriter, units: readonly Buffer[], start: number, end: number): void {
     // PayloadHdr (RFC 7798 4.4.2): F is the OR of the aggregated F bits, LayerId and TID their minimum.
     let f = 0;
     let layerId = 63;
@@ -219,8 +197,8 @@ export class H265Packetizer {
       tidPlus1 = Math.min(tidPlus1, nal[1] & 7);
       size += AP_LENGTH_SIZE + nal.length;
     }
-    const buf = this.writer.buffer;
-    let off = this.writer.startPacket(size);
+    const buf = writer.buffer;
+    let off = writer.startPacket(size);
     buf[off++] = f | (H265NalType.AP << 1) | (layerId >>> 5);
     buf[off++] = ((layerId & 0x1f) << 3) | tidPlus1;
     for (let j = start; j < end; j++) {
@@ -232,8 +210,7 @@ export class H265Packetizer {
     }
   }
 
-  private writeNal(nal: Buffer, buf: Buffer, fragmentPayload: number): void {
-    const writer = this.writer;
+  private writeNal(writer: RtpBatchWriter, nal: Buffer, buf: Buffer, fragmentPayload: number): void {
     const length = nal.length;
     if (length <= this.mtu) {
       nal.copy(buf, writer.startPacket(length));

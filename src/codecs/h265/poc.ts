@@ -3,8 +3,8 @@
  * put access units with B-frames in presentation order. Base layer (nuh_layer_id 0) only.
  */
 import type { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { MediaFormatError } from '../errors.js';
 import type { PictureOrder } from '../h264/poc.js';
 import { pocMsb } from '../h264/poc.js';
 import {

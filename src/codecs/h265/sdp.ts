@@ -8,7 +8,7 @@
  * receiver decide whether it can decode before it sees any packet.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 import { H265NalType, h265NalType } from './annexb.js';
 import { parseH265Sps } from './sps.js';
 

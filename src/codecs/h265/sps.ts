@@ -4,8 +4,8 @@
  */
 
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
 import { BitReader, removeEmulationPrevention } from '../bitreader.js';
+import { MediaFormatError } from '../errors.js';
 import { checkSpsRange, readVuiPrefix } from '../vui.js';
 import { H265_NAL_HEADER_SIZE, H265NalType, h265LayerId, h265NalType } from './annexb.js';
 

@@ -36,6 +36,12 @@ interface FrameInProgress {
   length: number;
 }
 
+/**
+ * Receiving side of RFC 2435 (Motion JPEG): takes RTP packets (`push`, one whole packet with its
+ * RTP header) and gives each frame as a complete JPEG file (headers rebuilt) once its marker
+ * arrives; incomplete frames are dropped (`droppedFrames`). Public API for relays, recording and
+ * RTSP clients.
+ */
 export class MjpegDepacketizer {
   private frame: FrameInProgress | null = null;
   private expectedSeq = -1;

@@ -8,7 +8,7 @@
  * tables. Anything else is rejected with a MediaFormatError naming what is unsupported.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 import { STANDARD_HUFFMAN_TABLES, standardHuffmanTable } from './tables.js';
 
 export const SOI = 0xd8;

@@ -10,8 +10,9 @@
  * intervals are not aligned to packets (F = L = 1, count 0x3fff: reassemble the whole frame first,
  * RFC 2435 3.1.7). Static payload type 26, 90 kHz clock; every frame is a keyframe.
  */
-import { MediaFormatError } from '../../protocol/errors.js';
-import { RtpBatchWriter, type RtpPacketBatch } from '../../rtp/batch.js';
+
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
+import { MediaFormatError } from '../errors.js';
 import { type JpegFrame, parseJpeg } from './jpeg.js';
 
 export const MAIN_HEADER_SIZE = 8;
@@ -23,41 +24,20 @@ export const MAX_DIMENSION = 2040;
 const MIN_MTU = MAIN_HEADER_SIZE + RESTART_HEADER_SIZE + QUANT_HEADER_SIZE + 256 + 1;
 
 export interface MjpegPacketizerOptions {
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
   /** Largest RTP payload in bytes (default 1400, at least 273). */
   mtu?: number;
 }
 
 export class MjpegPacketizer {
-  private readonly writer: RtpBatchWriter;
   private readonly mtu: number;
   private last: { width: number; height: number } | undefined;
 
-  constructor(options: MjpegPacketizerOptions) {
+  constructor(options: MjpegPacketizerOptions = {}) {
     const mtu = options.mtu ?? 1400;
     if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > 0xffff - 12) {
       throw new RangeError(`mtu must be ${MIN_MTU}..65523 payload bytes, got ${mtu}`);
     }
     this.mtu = mtu;
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? 26,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
   }
 
   /** Size of the last frame packetized. */
@@ -66,12 +46,12 @@ export class MjpegPacketizer {
   }
 
   /** Packetizes one JPEG. Throws MediaFormatError when RFC 2435 cannot carry it (see parseJpeg). */
-  packetize(jpeg: Buffer, rtpTimestamp: number): RtpPacketBatch {
-    return this.packetizeFrame(parseJpeg(jpeg), rtpTimestamp);
+  packetize(jpeg: Buffer, rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
+    return this.packetizeFrame(parseJpeg(jpeg), rtpTimestamp, writer);
   }
 
   /** Packetizes an already parsed frame. */
-  packetizeFrame(frame: JpegFrame, rtpTimestamp: number): RtpPacketBatch {
+  packetizeFrame(frame: JpegFrame, rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     if (frame.width > MAX_DIMENSION || frame.height > MAX_DIMENSION) {
       throw new MediaFormatError(`JPEG ${frame.width}x${frame.height}: RTP/JPEG carries at most 2040x2040`);
     }
@@ -90,7 +70,6 @@ export class MjpegPacketizer {
     const packetCount = 1 + Math.ceil((scan.length - firstChunk) / chunk);
     const payloadOctets = scan.length + packetCount * headers + QUANT_HEADER_SIZE + tablesLength;
 
-    const writer = this.writer;
     writer.begin(packetCount, payloadOctets, rtpTimestamp, true);
     const buf = writer.buffer;
     const type = frame.type + (restart ? 64 : 0);

@@ -14,6 +14,12 @@ export interface OpusFrame {
 
 const MAX_MISORDER = 100;
 
+/**
+ * Receiving side of RFC 7587 (Opus): takes RTP packets (`push`, one whole packet with its RTP
+ * header) and gives the Opus packet each carries, with its timestamp and duration, dropping late
+ * and duplicate packets (`lostPackets` counts gaps). Public API for relays, recording and RTSP
+ * clients.
+ */
 export class OpusDepacketizer {
   private expectedSeq = -1;
   private lost = 0;

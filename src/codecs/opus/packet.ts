@@ -2,7 +2,7 @@
  * The Opus packet TOC byte (RFC 6716 section 3.1): enough to know how long a packet lasts, which is
  * how far the RTP timestamp (always 48 kHz, RFC 7587 4.1) moves between consecutive packets.
  */
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 
 /** RTP clock of Opus whatever the coded bandwidth (RFC 7587 section 4.1). */
 export const OPUS_CLOCK_RATE = 48000;

@@ -5,47 +5,21 @@
  * packet sent, and any packet that does not follow on from the previous one's end (after DTX or a
  * gap in the source).
  */
-import { MediaFormatError } from '../../protocol/errors.js';
+
 import {
   MAX_RTP_PACKET_SIZE,
   packetizePayloads,
-  RtpBatchWriter,
+  type RtpBatchWriter,
   type RtpPacketBatch,
 } from '../../rtp/batch.js';
 import { RTP_HEADER_SIZE } from '../../rtp/packet.js';
+import { MediaFormatError } from '../errors.js';
 import { patchAudioBatch } from '../generic/rtp-patch.js';
 import { opusPacketSamples } from './packet.js';
 
-export interface OpusPacketizerOptions {
-  payloadType?: number;
-  ssrc: number;
-  initialSequence: number;
-}
-
 export class OpusPacketizer {
-  private readonly writer: RtpBatchWriter;
   /** Where the next packet would start if the audio goes on without a gap; undefined before the first. */
   private expectedTimestamp: number | undefined;
-
-  constructor(options: OpusPacketizerOptions) {
-    this.writer = new RtpBatchWriter({
-      payloadType: options.payloadType ?? 111,
-      ssrc: options.ssrc,
-      initialSequence: options.initialSequence,
-    });
-  }
-
-  get nextSequence(): number {
-    return this.writer.nextSequence;
-  }
-
-  get ssrc(): number {
-    return this.writer.ssrc;
-  }
-
-  get payloadType(): number {
-    return this.writer.payloadType;
-  }
 
   /** RTP timestamp right after the last packetized packet (undefined before the first). */
   get nextTimestamp(): number | undefined {
@@ -56,7 +30,7 @@ export class OpusPacketizer {
    * One RTP packet per Opus packet; the first at `rtpTimestamp`, the next ones after the previous
    * one's duration. Throws MediaFormatError for a malformed TOC or a packet too big for RTP.
    */
-  packetize(packets: readonly Buffer[], rtpTimestamp: number): RtpPacketBatch {
+  packetize(packets: readonly Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch {
     const timestamps = new Array<number>(packets.length);
     let ts = rtpTimestamp >>> 0;
     for (let i = 0; i < packets.length; i++) {
@@ -67,7 +41,7 @@ export class OpusPacketizer {
       timestamps[i] = ts;
       ts = (ts + opusPacketSamples(packet)) >>> 0;
     }
-    const batch = packetizePayloads(this.writer, packets, rtpTimestamp, true);
+    const batch = packetizePayloads(writer, packets, rtpTimestamp, true);
     if (packets.length > 0) {
       patchAudioBatch(batch, timestamps, this.expectedTimestamp !== rtpTimestamp >>> 0);
       this.expectedTimestamp = ts;

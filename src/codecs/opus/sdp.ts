@@ -2,7 +2,7 @@
  * Opus in SDP (RFC 7587 section 7): the rtpmap is always `opus/48000/2` whatever the channels;
  * `sprop-stereo` says whether the sender may send stereo.
  */
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../errors.js';
 
 /** `sprop-stereo=1` for stereo, `sprop-stereo=0` for mono. */
 export function opusFmtp(channels: 1 | 2): string {

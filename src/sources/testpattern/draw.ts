@@ -11,8 +11,8 @@
  * its edges are predicted vertically.
  */
 
+import { MediaFormatError } from '../../codecs/errors.js';
 import { allocatePicture, type Yuv420Picture } from '../../codecs/h264/encoder/picture.js';
-import { MediaFormatError } from '../../protocol/errors.js';
 import { CELL_SIZE, GLYPH_COLUMNS, GLYPH_LEFT_MARGIN, GLYPH_ROWS, glyphRows } from './font.js';
 
 export interface TestPatternDrawOptions {

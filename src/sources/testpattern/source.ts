@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { G711TrackCodec } from '../../media/audio-track-codecs.js';
-import { H264TrackCodec } from '../../media/h264-track-codec.js';
-import { rtpRandom, type Stream } from '../../media/stream.js';
+import { G711TrackCodec } from '../../media/formats/g711.js';
+import { H264TrackCodec } from '../../media/formats/h264.js';
+import type { Stream } from '../../media/stream.js';
 import { Track, type TrackCodec, wallClockMs } from '../../media/track.js';
 import type { Source, SourceEvents } from '../source.js';
 import { TestPatternEncoder, type TestPatternOptions } from './test-pattern-encoder.js';
@@ -104,9 +104,9 @@ export class TestPatternSource extends EventEmitter<SourceEvents> implements Sou
    */
   async open(): Promise<TrackCodec[]> {
     if (this.track) return [this.track.codec, ...(this.audioTrack ? [this.audioTrack.codec] : [])];
-    const video = new H264TrackCodec({}, rtpRandom);
+    const video = new H264TrackCodec({});
     if (!this.options.audio) return [video];
-    return [video, new G711TrackCodec({ law: 'mulaw', input: 's16le' }, rtpRandom)];
+    return [video, new G711TrackCodec({ law: 'mulaw', input: 's16le' })];
   }
 
   get width(): number {

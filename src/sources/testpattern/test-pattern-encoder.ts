@@ -1,9 +1,9 @@
 import type { Buffer } from 'node:buffer';
+import { MediaFormatError } from '../../codecs/errors.js';
 import { H264LosslessEncoder, type PictureStats } from '../../codecs/h264/encoder/encoder.js';
 import { profileLevelId } from '../../codecs/h264/encoder/parameter-sets.js';
 import { type CroppedYuv420, cropPicture } from '../../codecs/h264/encoder/picture.js';
 import { writeTimestampSei } from '../../codecs/h264/encoder/sei.js';
-import { MediaFormatError } from '../../protocol/errors.js';
 import { TestPatternCanvas } from './draw.js';
 
 export interface TestPatternOptions {

@@ -3,7 +3,7 @@ import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitReader, removeEmulationPrevention } from '../../../src/codecs/bitreader.js';
-import { MediaFormatError } from '../../../src/protocol/errors.js';
+import { MediaFormatError } from '../../../src/codecs/errors.js';
 import { addEmulationPrevention, BitWriter } from './bitwriter.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MediaFormatError } from '../../../src/protocol/errors.js';
+import { MediaFormatError } from '../../../src/codecs/errors.js';
 import { boxPositionAt, formatUtcClock, TestPatternCanvas } from '../../../src/sources/testpattern/draw.js';
 import { CELL_SIZE, GLYPH_LEFT_MARGIN, glyphRows, hasGlyph } from '../../../src/sources/testpattern/font.js';
 

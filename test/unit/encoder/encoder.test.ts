@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../src/codecs/errors.js';
 import { H264LosslessEncoder } from '../../../src/codecs/h264/encoder/encoder.js';
 import { allocatePicture, type Yuv420Picture } from '../../../src/codecs/h264/encoder/picture.js';
-import { MediaFormatError } from '../../../src/protocol/errors.js';
 import { parseSlice } from './slice-parser.js';
 
 const W = 64; // 4 x 3 macroblocks

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../src/codecs/errors.js';
 import {
   chooseLevel,
   makeSequenceParams,
@@ -7,7 +8,6 @@ import {
   writePps,
   writeSps,
 } from '../../../src/codecs/h264/encoder/parameter-sets.js';
-import { MediaFormatError } from '../../../src/protocol/errors.js';
 import { stripEpb, TestBitReader } from './bits.js';
 
 /** Parses the SPS fields this encoder writes (Baseline: no chroma_format_idc / scaling lists). */

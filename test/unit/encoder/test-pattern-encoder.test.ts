@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../src/codecs/errors.js';
 import { parseTimestampSei } from '../../../src/codecs/h264/encoder/sei.js';
-import { MediaFormatError } from '../../../src/protocol/errors.js';
 import { TestPatternEncoder } from '../../../src/sources/testpattern/test-pattern-encoder.js';
 
 const types = (nalus: Uint8Array[]) => nalus.map((n) => n[0] & 0x1f);

@@ -2,18 +2,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AacTrackCodec, G711TrackCodec } from '../../../src/media/audio-track-codecs.js';
+import { AacTrackCodec } from '../../../src/media/formats/aac.js';
+import { G711TrackCodec } from '../../../src/media/formats/g711.js';
 import { Stream } from '../../../src/media/stream.js';
 import type { RtpPacketBatch } from '../../../src/rtp/batch.js';
 import { readRtpHeader } from '../../../src/rtp/packet.js';
 
-const random = { uint32: () => 0x01020304, uint16: () => 0x0100 };
 const ADTS = readFileSync(new URL('../codecs/aac/fixtures/sine-44100-stereo.aac', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Track with live audio', () => {
   it('G.711 pushed without pts: steps of exactly 160 and one marker, whatever the arrival; a real gap marks again', async () => {
-    const stream = new Stream('/a', { tracks: [new G711TrackCodec({ law: 'mulaw' }, random)] });
+    const stream = new Stream('/a', { tracks: [new G711TrackCodec({ law: 'mulaw' })] });
     const batches: RtpPacketBatch[] = [];
     stream.tracks[0].subscribe({ deliver: (b) => batches.push(b) });
     // 200 ms of audio at once (arrival stamps would all be about the same): the samples set the pace.
@@ -34,7 +34,7 @@ describe('Track with live audio', () => {
   });
 
   it('DESCRIBE-style waiters wake as soon as the first ADTS header tells the AAC config', async () => {
-    const stream = new Stream('/a', { tracks: [new AacTrackCodec({}, random)] });
+    const stream = new Stream('/a', { tracks: [new AacTrackCodec({})] });
     const t0 = performance.now();
     const ready = stream.tracks[0].whenReady(3000);
     setTimeout(() => stream.tracks[0].push(ADTS, { pts: 0 }), 20);

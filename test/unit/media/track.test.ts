@@ -1,15 +1,13 @@
 // A track hands every batch to every sink: one that throws loses its place, not the others' frame.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { G711TrackCodec } from '../../../src/media/audio-track-codecs.js';
+import { G711TrackCodec } from '../../../src/media/formats/g711.js';
 import { Stream } from '../../../src/media/stream.js';
 import type { TrackSink } from '../../../src/media/track.js';
 
-const random = { uint32: () => 0x01020304, uint16: () => 0x0100 };
-
 describe('Track fan-out', () => {
   it('a sink that throws is dropped and reported; the others and the source go on', () => {
-    const stream = new Stream('/a', { tracks: [new G711TrackCodec({ law: 'mulaw' }, random)] });
+    const stream = new Stream('/a', { tracks: [new G711TrackCodec({ law: 'mulaw' })] });
     const track = stream.tracks[0];
     const got: string[] = [];
     const reported: unknown[] = [];

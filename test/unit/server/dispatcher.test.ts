@@ -2,8 +2,8 @@
 // and fake transports.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { GenericTrackCodec } from '../../../src/media/audio-track-codecs.js';
-import { rtpRandom, Stream } from '../../../src/media/stream.js';
+import { GenericTrackCodec } from '../../../src/media/formats/generic.js';
+import { Stream } from '../../../src/media/stream.js';
 import { RtspError } from '../../../src/protocol/errors.js';
 import { RtspHeaders } from '../../../src/protocol/message.js';
 import { Dispatcher } from '../../../src/server/dispatcher.js';
@@ -17,9 +17,7 @@ const tables: SessionTable[] = [];
 function harness() {
   // One audio track: PLAY starts at once (there is no keyframe to wait for).
   const stream = new Stream('/a', {
-    tracks: [
-      new GenericTrackCodec({ kind: 'audio', encoding: 'L16', clockRate: 8000, payloadType: 96 }, rtpRandom),
-    ],
+    tracks: [new GenericTrackCodec({ kind: 'audio', encoding: 'L16', clockRate: 8000, payloadType: 96 })],
   });
   const sessions = new SessionTable(
     {

@@ -1,8 +1,8 @@
 // The session state machine and the session table, without sockets.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { GenericTrackCodec } from '../../../src/media/audio-track-codecs.js';
-import { rtpRandom, Stream } from '../../../src/media/stream.js';
+import { GenericTrackCodec } from '../../../src/media/formats/generic.js';
+import { Stream } from '../../../src/media/stream.js';
 import { RtspError } from '../../../src/protocol/errors.js';
 import {
   type EndReason,
@@ -15,9 +15,7 @@ import { FakeTransport } from '../../helpers/fake-transports.js';
 
 const audioStream = (path = '/a') =>
   new Stream(path, {
-    tracks: [
-      new GenericTrackCodec({ kind: 'audio', encoding: 'L16', clockRate: 8000, payloadType: 96 }, rtpRandom),
-    ],
+    tracks: [new GenericTrackCodec({ kind: 'audio', encoding: 'L16', clockRate: 8000, payloadType: 96 })],
   });
 
 const owner = (remoteAddress = '127.0.0.1'): SessionOwner => ({
@@ -159,7 +157,7 @@ describe('Session state machine', () => {
     rr.writeUInt8(201, 1);
     rr.writeUInt16BE(7, 2);
     rr.writeUInt32BE(1234, 4);
-    rr.writeUInt32BE(track.codec.ssrc, 8);
+    rr.writeUInt32BE(track.sender.ssrc, 8);
     rr.writeUInt8(64, 12); // fraction lost 64/256
     rr.writeUInt32BE(8000, 20); // jitter: 8000 ticks at 8 kHz = 1 s
     session.receiveRtcp(rr);

@@ -1,5 +1,5 @@
 import type { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../../protocol/errors.js';
+import { MediaFormatError } from '../../errors.js';
 import { BitWriter } from './bit-writer.js';
 import { buildNalUnit, NalUnitType, nalHeaderByte } from './nal.js';
 

@@ -14,7 +14,7 @@ import {
 } from '../../../../src/codecs/aac/adts.js';
 import { buildAudioSpecificConfig, parseAudioSpecificConfig } from '../../../../src/codecs/aac/config.js';
 import { aacFmtp, parseMpeg4GenericFmtp } from '../../../../src/codecs/aac/sdp.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 
 const FIXTURE = readFileSync(new URL('./fixtures/sine-44100-stereo.aac', import.meta.url));
 /** aac_frame_length of each frame, as `ffprobe -show_entries packet=size` lists them. */

@@ -7,10 +7,11 @@ import { parseAdts } from '../../../../src/codecs/aac/adts.js';
 import { type AacAccessUnit, AacDepacketizer } from '../../../../src/codecs/aac/depacketizer.js';
 import { AacPacketizer } from '../../../../src/codecs/aac/packetizer.js';
 import { parseMpeg4GenericFmtp } from '../../../../src/codecs/aac/sdp.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import type { RtpPacketBatch } from '../../../../src/rtp/batch.js';
 import { RtpFormatError } from '../../../../src/rtp/errors.js';
 import { readRtpHeader, writeRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const FIXTURE = readFileSync(new URL('./fixtures/sine-44100-stereo.aac', import.meta.url));
@@ -39,7 +40,7 @@ function packet(payload: Buffer, seq: number, marker = true, timestamp = 1000): 
 
 describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   it('puts consecutive AUs in one packet: AU-headers-length, 13+3-bit AU-headers, then the AUs', () => {
-    const packetizer = new AacPacketizer({ ssrc: 0x01020304, initialSequence: 0x1234 });
+    const packetizer = withRtpState(new AacPacketizer(), { ssrc: 0x01020304, initialSequence: 0x1234 });
     const batch = packetizer.packetize([hex('aa bb cc'), hex('dd ee')], 0x10000);
     // 2 headers = 32 bits; AU-size 3 << 3 = 0x0018, 2 << 3 = 0x0010, indexes 0.
     assert.deepEqual(
@@ -52,7 +53,10 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   });
 
   it('fragments an AU larger than the mtu: each fragment states the whole AU size, marker on the last', () => {
-    const packetizer = new AacPacketizer({ ssrc: 0x01020304, initialSequence: 0xffff, mtu: 8 });
+    const packetizer = withRtpState(new AacPacketizer({ mtu: 8 }), {
+      ssrc: 0x01020304,
+      initialSequence: 0xffff,
+    });
     const batch = packetizer.packetize([hex('00 01 02 03 04 05 06 07 08 09')], 0xfffffc00);
     // AU-size 10 << 3 = 0x0050 in every fragment; 4 payload bytes fit beside the 4 header bytes.
     assert.deepEqual(
@@ -66,7 +70,7 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   });
 
   it('times each packet by its first AU and never mixes a fragment with whole AUs', () => {
-    const packetizer = new AacPacketizer({ ssrc: 0x01020304, initialSequence: 7, mtu: 8 });
+    const packetizer = withRtpState(new AacPacketizer({ mtu: 8 }), { ssrc: 0x01020304, initialSequence: 7 });
     const aus = [hex('a1 a2 a3'), hex('b0 b1 b2 b3 b4 b5'), hex('c1'), hex('d1')];
     const batch = packetizer.packetize(aus, 0xfffffc00);
     assert.deepEqual(
@@ -87,7 +91,10 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   });
 
   it('uses the configured frame duration', () => {
-    const packetizer = new AacPacketizer({ ssrc: 1, initialSequence: 0, mtu: 5, samplesPerFrame: 960 });
+    const packetizer = withRtpState(new AacPacketizer({ mtu: 5, samplesPerFrame: 960 }), {
+      ssrc: 1,
+      initialSequence: 0,
+    });
     const batch = packetizer.packetize([hex('01'), hex('02'), hex('03')], 100);
     assert.deepEqual(
       batch.packets.map((p) => readRtpHeader(p).timestamp),
@@ -103,7 +110,10 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
         fc.integer({ min: 0, max: 0xffffffff }),
         (sizes, mtu, ts) => {
           const aus = sizes.map((s, i) => au(s, i));
-          const batch = new AacPacketizer({ ssrc: 9, initialSequence: 65530, mtu }).packetize(aus, ts);
+          const batch = withRtpState(new AacPacketizer({ mtu }), {
+            ssrc: 9,
+            initialSequence: 65530,
+          }).packetize(aus, ts);
           for (const p of batch.packets) assert.ok(readRtpHeader(p).payloadLength <= mtu);
           const out = depacketize(batch);
           assert.equal(out.length, aus.length);
@@ -120,7 +130,10 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   it("round-trips ffmpeg's AAC frames fragmented at a 100-byte mtu and packed at 1400", () => {
     const aus = parseAdts(FIXTURE).map((f) => f.data);
     for (const mtu of [100, 1400]) {
-      const batch = new AacPacketizer({ ssrc: 9, initialSequence: 0, mtu }).packetize(aus, 5);
+      const batch = withRtpState(new AacPacketizer({ mtu }), { ssrc: 9, initialSequence: 0 }).packetize(
+        aus,
+        5,
+      );
       // At 100: AUs of 154, 269, 202, 161, 221 bytes in 96-byte fragments (2+3+3+2+3), the 7-byte one whole.
       assert.equal(batch.packets.length, mtu === 1400 ? 1 : 14);
       assert.deepEqual(
@@ -131,11 +144,14 @@ describe('AacPacketizer (RFC 3640 AAC-hbr)', () => {
   });
 
   it('rejects an empty AU or one over 8191 bytes', () => {
-    const packetizer = new AacPacketizer({ ssrc: 9, initialSequence: 0 });
+    const packetizer = withRtpState(new AacPacketizer(), { ssrc: 9, initialSequence: 0 });
     assert.throws(() => packetizer.packetize([Buffer.alloc(0)], 0), MediaFormatError);
     assert.throws(() => packetizer.packetize([Buffer.alloc(8192)], 0), MediaFormatError);
     assert.equal(packetizer.packetize([Buffer.alloc(8191)], 0).packets.length, 6);
-    assert.throws(() => new AacPacketizer({ ssrc: 9, initialSequence: 0, mtu: 4 }), RangeError);
+    assert.throws(
+      () => withRtpState(new AacPacketizer({ mtu: 4 }), { ssrc: 9, initialSequence: 0 }),
+      RangeError,
+    );
   });
 });
 
@@ -144,7 +160,10 @@ describe('AacDepacketizer', () => {
     const aus = [au(30, 1), au(30, 2), au(5, 3)];
     const packets = aus.flatMap(
       (a, i) =>
-        new AacPacketizer({ ssrc: 1, initialSequence: i * 10, mtu: 14 }).packetize([a], i * 1024).packets,
+        withRtpState(new AacPacketizer({ mtu: 14 }), { ssrc: 1, initialSequence: i * 10 }).packetize(
+          [a],
+          i * 1024,
+        ).packets,
     );
     // Renumber so the stream is contiguous, then lose the 2nd fragment of AU 0.
     packets.forEach((p, i) => {

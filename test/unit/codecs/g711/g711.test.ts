@@ -14,6 +14,7 @@ import {
 } from '../../../../src/codecs/g711/g711.js';
 import { G711Packetizer } from '../../../../src/codecs/g711/packetizer.js';
 import { readRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -96,7 +97,10 @@ describe('G.711 companding', () => {
 
 describe('G711Packetizer', () => {
   it('cuts a push into 160-sample packets, each timed by its first sample; PT 0 for mu-law', () => {
-    const packetizer = new G711Packetizer({ law: 'mulaw', ssrc: 0x01020304, initialSequence: 0xfffe });
+    const packetizer = withRtpState(new G711Packetizer({ law: 'mulaw' }), {
+      ssrc: 0x01020304,
+      initialSequence: 0xfffe,
+    });
     const samples = Buffer.alloc(400);
     for (let i = 0; i < 400; i++) samples[i] = i & 0xff;
     const batch = packetizer.packetize(samples, 0xffffff00);
@@ -121,7 +125,10 @@ describe('G711Packetizer', () => {
   });
 
   it('uses PT 8 for A-law and honours samplesPerPacket', () => {
-    const packetizer = new G711Packetizer({ law: 'alaw', ssrc: 1, initialSequence: 0, samplesPerPacket: 80 });
+    const packetizer = withRtpState(new G711Packetizer({ law: 'alaw', samplesPerPacket: 80 }), {
+      ssrc: 1,
+      initialSequence: 0,
+    });
     const batch = packetizer.packetize(Buffer.alloc(160, 0xd5), 0);
     assert.deepEqual(
       batch.packets.map((p) => [readRtpHeader(p).payloadType, readRtpHeader(p).timestamp]),
@@ -130,8 +137,8 @@ describe('G711Packetizer', () => {
         [8, 80],
       ],
     );
-    assert.throws(
-      () => new G711Packetizer({ law: 'alaw', ssrc: 1, initialSequence: 0, samplesPerPacket: 0 }),
+    assert.throws(() =>
+      withRtpState(new G711Packetizer({ law: 'alaw', samplesPerPacket: 0 }), { ssrc: 1, initialSequence: 0 }),
     );
   });
 
@@ -139,7 +146,10 @@ describe('G711Packetizer', () => {
     const samples = encodeAlaw(
       Int16Array.from({ length: 1000 }, (_, i) => Math.round(8000 * Math.sin(i / 5))),
     );
-    const batch = new G711Packetizer({ law: 'alaw', ssrc: 1, initialSequence: 65530 }).packetize(samples, 7);
+    const batch = withRtpState(new G711Packetizer({ law: 'alaw' }), {
+      ssrc: 1,
+      initialSequence: 65530,
+    }).packetize(samples, 7);
     const depacketizer = new G711Depacketizer();
     const chunks = batch.packets.map((p) => depacketizer.push(p)!);
     assert.deepEqual(Buffer.concat(chunks.map((c) => c.samples)), samples);

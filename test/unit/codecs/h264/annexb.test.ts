@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import {
   AnnexBReader,
   firstMbInSlice,
@@ -10,7 +11,6 @@ import {
   nalType,
   splitAnnexB,
 } from '../../../../src/codecs/h264/annexb.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -6,6 +6,7 @@ import { H264Depacketizer } from '../../../../src/codecs/h264/depacketizer.js';
 import { H264Packetizer } from '../../../../src/codecs/h264/packetizer.js';
 import { RtpFormatError } from '../../../../src/rtp/errors.js';
 import { writeRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -128,7 +129,7 @@ describe('H264Depacketizer', () => {
   });
 
   it('decodes a stream of packetized access units with one lost packet', () => {
-    const packetizer = new H264Packetizer({ ssrc: 1, initialSequence: 65530, mtu: 100 });
+    const packetizer = withRtpState(new H264Packetizer({ mtu: 100 }), { ssrc: 1, initialSequence: 65530 });
     const aus = [0, 1, 2].map((i) => [Buffer.concat([hex(i === 0 ? '65' : '41'), Buffer.alloc(250, i + 1)])]);
     const packets = aus.flatMap((au, i) => packetizer.packetize(au, i * 3600).packets);
     const d = new H264Depacketizer();

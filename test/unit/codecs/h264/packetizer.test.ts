@@ -7,6 +7,7 @@ import { H264Depacketizer } from '../../../../src/codecs/h264/depacketizer.js';
 import { H264Packetizer } from '../../../../src/codecs/h264/packetizer.js';
 import type { RtpPacketBatch } from '../../../../src/rtp/batch.js';
 import { readRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -60,7 +61,10 @@ function assertBatchRules(batch: RtpPacketBatch, mtu: number, firstSeq: number, 
 
 describe('H264Packetizer', () => {
   it('writes single NAL and FU-A packets byte for byte (mtu 8)', () => {
-    const packetizer = new H264Packetizer({ ssrc: 0x01020304, initialSequence: 65535, mtu: 8 });
+    const packetizer = withRtpState(new H264Packetizer({ mtu: 8 }), {
+      ssrc: 0x01020304,
+      initialSequence: 65535,
+    });
     const idr = hex('65 01 02 03 04 05 06 07 08 09 0a 0b 0c');
     const batch = packetizer.packetize([hex('67 42 c0 1e'), hex('68 ce 3c 80'), idr], 90000);
     const rtp = (marker: boolean, seq: string) => `80 ${marker ? 'e0' : '60'} ${seq} 00 01 5f 90 01 02 03 04`;
@@ -83,7 +87,7 @@ describe('H264Packetizer', () => {
   });
 
   it('copies F and NRI into the FU indicator and keeps the type in the FU header', () => {
-    const packetizer = new H264Packetizer({ ssrc: 1, initialSequence: 0, mtu: 8 });
+    const packetizer = withRtpState(new H264Packetizer({ mtu: 8 }), { ssrc: 1, initialSequence: 0 });
     const [first, last] = payloads(packetizer.packetize([nal(0x41, 13)], 0));
     assert.deepEqual([first[0], first[1], last[0], last[1]], [0x5c, 0x81, 0x5c, 0x41]);
     const [fFirst, , fLast] = payloads(packetizer.packetize([nal(0x81, 14)], 0));
@@ -108,7 +112,7 @@ describe('H264Packetizer', () => {
       [100 * 1024, 74],
     ];
     for (const [length, packets] of cases) {
-      const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 100 });
+      const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 100 });
       const input = nal(0x41, length);
       const batch = packetizer.packetize([input], 3000);
       assert.equal(batch.packets.length, packets, `length ${length}`);
@@ -125,7 +129,7 @@ describe('H264Packetizer', () => {
   });
 
   it('wraps the sequence number 65535 → 0 across access units', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 65534, mtu: 100 });
+    const packetizer = withRtpState(new H264Packetizer({ mtu: 100 }), { ssrc: 5, initialSequence: 65534 });
     const a = packetizer.packetize([nal(0x41, 50)], 0);
     const b = packetizer.packetize([nal(0x41, 150)], 3600);
     assert.deepEqual(
@@ -137,7 +141,7 @@ describe('H264Packetizer', () => {
   });
 
   it('drops AUD and filler NAL units; an AU of only those is an empty batch', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 10 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 10 });
     const slice = nal(0x41, 30);
     const batch = packetizer.packetize([hex('09 f0'), slice, nal(0x0c, 40), Buffer.alloc(0)], 0);
     assert.equal(batch.packets.length, 1);
@@ -149,7 +153,7 @@ describe('H264Packetizer', () => {
   });
 
   it('inserts in-band SPS/PPS in front of a later IDR that lacks them', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 0 });
     const idr1 = nal(0x65, 3000);
     const first = packetizer.packetize([hex('09 f0'), SPS, PPS, idr1], 0);
     assert.deepEqual(depacketize(first), [SPS, PPS, idr1]);
@@ -168,7 +172,7 @@ describe('H264Packetizer', () => {
   });
 
   it('uses the latest in-band parameter sets', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 0 });
     packetizer.packetize([SPS, PPS, nal(0x65, 100)], 0);
     packetizer.packetize([SPS_B, PPS_B, nal(0x65, 100)], 3600);
     const idr = nal(0x65, 100);
@@ -176,7 +180,7 @@ describe('H264Packetizer', () => {
   });
 
   it('inserts out-of-band parameter sets, copied so the caller may reuse its buffers', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 0 });
     assert.equal(packetizer.parameterSets, null);
     const sps = Buffer.from(SPS);
     const pps = Buffer.from(PPS);
@@ -189,7 +193,7 @@ describe('H264Packetizer', () => {
   });
 
   it('completes only the missing parameter set, PPS right after an in-band SPS', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 0 });
     packetizer.setParameterSets(SPS, PPS);
     const idr = nal(0x65, 100);
     assert.deepEqual(depacketize(packetizer.packetize([SPS, idr], 0)), [SPS, PPS, idr]);
@@ -198,7 +202,7 @@ describe('H264Packetizer', () => {
   });
 
   it('sends an IDR as it is when no parameter sets are known', () => {
-    const packetizer = new H264Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H264Packetizer(), { ssrc: 5, initialSequence: 0 });
     const idr = nal(0x65, 100);
     const batch = packetizer.packetize([idr], 0);
     assert.equal(batch.keyframe, true);
@@ -206,9 +210,15 @@ describe('H264Packetizer', () => {
   });
 
   it('validates the mtu', () => {
-    assert.throws(() => new H264Packetizer({ ssrc: 1, initialSequence: 0, mtu: 2 }), RangeError);
-    assert.throws(() => new H264Packetizer({ ssrc: 1, initialSequence: 0, mtu: 65524 }), RangeError);
-    const tiny = new H264Packetizer({ ssrc: 1, initialSequence: 0, mtu: 3 });
+    assert.throws(
+      () => withRtpState(new H264Packetizer({ mtu: 2 }), { ssrc: 1, initialSequence: 0 }),
+      RangeError,
+    );
+    assert.throws(
+      () => withRtpState(new H264Packetizer({ mtu: 65524 }), { ssrc: 1, initialSequence: 0 }),
+      RangeError,
+    );
+    const tiny = withRtpState(new H264Packetizer({ mtu: 3 }), { ssrc: 1, initialSequence: 0 });
     const input = nal(0x65, 5);
     const batch = tiny.packetize([input], 0);
     assert.equal(batch.packets.length, 4); // one byte per FU-A
@@ -230,7 +240,7 @@ describe('H264Packetizer', () => {
         fc.integer({ min: 0, max: 0xffff }),
         fc.integer({ min: 0, max: 0xffffffff }),
         (nalus, mtu, initialSequence, timestamp) => {
-          const packetizer = new H264Packetizer({ ssrc: 9, initialSequence, mtu });
+          const packetizer = withRtpState(new H264Packetizer({ mtu }), { ssrc: 9, initialSequence });
           const batch = packetizer.packetize(nalus, timestamp);
           assertBatchRules(batch, mtu, initialSequence, timestamp);
           const kept = nalus.filter((n) => nalType(n) !== NalType.AUD && nalType(n) !== NalType.FILLER);

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import type { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { PictureOrderError } from '../../../../src/codecs/errors.js';
 import { AnnexBReader } from '../../../../src/codecs/h264/annexb.js';
 import { H264PocCounter, type PictureOrder, pocMsb } from '../../../../src/codecs/h264/poc.js';
 import { parseSps } from '../../../../src/codecs/h264/sps.js';
 import { PresentationOrder } from '../../../../src/codecs/presentation-order.js';
-import { PictureOrderError } from '../../../../src/protocol/errors.js';
 import { SAMPLE_FILE } from '../../../helpers/server.js';
 import { idr, pps, slice, sps } from './synthetic-stream.js';
 

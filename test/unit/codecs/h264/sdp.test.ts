@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import {
   h264FmtpFromParameterSets,
   h264ProfileLevelId,
   parseH264Fmtp,
 } from '../../../../src/codecs/h264/sdp.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { parseSps } from '../../../../src/codecs/h264/sps.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 import { addEmulationPrevention, BitWriter } from '../bitwriter.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { splitAnnexB } from '../../../../src/codecs/h264/annexb.js';
 import {
   AnnexBNalScanner,
@@ -16,7 +17,6 @@ import {
   isH265ParameterSet,
   isH265Vcl,
 } from '../../../../src/codecs/h265/annexb.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

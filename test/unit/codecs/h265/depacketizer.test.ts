@@ -6,6 +6,7 @@ import { H265Depacketizer } from '../../../../src/codecs/h265/depacketizer.js';
 import { H265Packetizer } from '../../../../src/codecs/h265/packetizer.js';
 import { RtpFormatError } from '../../../../src/rtp/errors.js';
 import { writeRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -134,7 +135,7 @@ describe('H265Depacketizer', () => {
   it('recovers the access units of a packetized stream through reordering-free loss (property)', () => {
     // Any subset of a packetized stream's packets: no exception, and every access unit that comes out
     // is made of NAL units that were sent, in order.
-    const packetizer = new H265Packetizer({ ssrc: 1, initialSequence: 65500, mtu: 50 });
+    const packetizer = withRtpState(new H265Packetizer({ mtu: 50 }), { ssrc: 1, initialSequence: 65500 });
     const sent: Buffer[][] = [];
     const packets: Buffer[] = [];
     for (let i = 0; i < 20; i++) {

@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import { splitAnnexB } from '../../../../src/codecs/h264/annexb.js';
 import { H265AnnexBReader, h265NalType } from '../../../../src/codecs/h265/annexb.js';
 import { H265Depacketizer } from '../../../../src/codecs/h265/depacketizer.js';
-import { H265TrackCodec } from '../../../../src/media/h265-track-codec.js';
+import { H265TrackCodec } from '../../../../src/media/formats/h265.js';
 import { Stream } from '../../../../src/media/stream.js';
 import type { Track } from '../../../../src/media/track.js';
 import { parseSdp, writeSdp } from '../../../../src/protocol/sdp.js';
-import type { RtpPacketBatch } from '../../../../src/rtp/batch.js';
+import { RtpBatchWriter, type RtpPacketBatch } from '../../../../src/rtp/batch.js';
 import { readRtpHeader } from '../../../../src/rtp/packet.js';
 
 const CLIP = readFileSync(new URL('./fixtures/clip-640x480-25fps.hevc', import.meta.url));
@@ -18,7 +18,8 @@ const AUS = (() => {
   return [...reader.push(CLIP), ...reader.flush()];
 })();
 const [VPS, SPS, PPS] = AUS[0];
-const random = { uint32: () => 0x11223344, uint16: () => 1000 };
+/** RTP state for the codec driven without a track (a track's sender gives it otherwise). */
+const writer = () => new RtpBatchWriter({ payloadType: 96, ssrc: 0x11223344, initialSequence: 1000 });
 const annexB = (nalus: Buffer[]) => Buffer.concat(nalus.flatMap((n) => [Buffer.from([0, 0, 0, 1]), n]));
 
 const FMTP =
@@ -27,18 +28,16 @@ const FMTP =
 
 describe('H265TrackCodec', () => {
   it('is a 90 kHz H265 video format on payload type 96 by default', () => {
-    const codec = new H265TrackCodec({}, random);
+    const codec = new H265TrackCodec({});
     assert.equal(codec.encoding, 'H265');
     assert.equal(codec.clockRate, 90000);
     assert.equal(codec.kind, 'video');
     assert.equal(codec.payloadType, 96);
-    assert.equal(codec.ssrc, 0x11223344);
-    assert.equal(codec.nextSequence, 1000);
-    assert.equal(new H265TrackCodec({ payloadType: 98 }, random).payloadType, 98);
+    assert.equal(new H265TrackCodec({ payloadType: 98 }).payloadType, 98);
   });
 
   it('becomes ready and describes itself from the in-band VPS/SPS/PPS', () => {
-    const codec = new H265TrackCodec({}, random);
+    const codec = new H265TrackCodec({});
     assert.equal(codec.ready, false);
     assert.deepEqual(codec.describe(), {
       kind: 'video',
@@ -50,7 +49,7 @@ describe('H265TrackCodec', () => {
     });
     const units = codec.toUnits(annexB(AUS[0]));
     assert.deepEqual(units, AUS[0]);
-    const batch = codec.packetize(units, 1234);
+    const batch = codec.packetize(units, 1234, writer());
     assert.equal(batch?.keyframe, true);
     assert.equal(codec.ready, true);
     assert.deepEqual(codec.videoInfo, { width: 640, height: 480, frameRate: 25 });
@@ -68,15 +67,15 @@ describe('H265TrackCodec', () => {
   });
 
   it('is ready at once with out-of-band parameter sets', () => {
-    const codec = new H265TrackCodec({ vps: VPS, sps: SPS, pps: PPS }, random);
+    const codec = new H265TrackCodec({ vps: VPS, sps: SPS, pps: PPS });
     assert.equal(codec.ready, true);
     assert.equal(codec.describe().fmtp, FMTP);
   });
 
   it('gives null for an empty access unit and packs with the given mtu, without APs on request', () => {
-    const codec = new H265TrackCodec({ mtu: 500, aggregate: false }, random);
-    assert.equal(codec.packetize([], 0), null);
-    const batch = codec.packetize(AUS[0], 0)!;
+    const codec = new H265TrackCodec({ mtu: 500, aggregate: false });
+    assert.equal(codec.packetize([], 0, writer()), null);
+    const batch = codec.packetize(AUS[0], 0, writer())!;
     for (const packet of batch.packets) assert.ok(readRtpHeader(packet).payloadLength <= 500);
     const types = batch.packets.map((p) => (p[12] >> 1) & 0x3f);
     assert.deepEqual(types.slice(0, 3), [32, 33, 34]);
@@ -84,7 +83,7 @@ describe('H265TrackCodec', () => {
   });
 
   it('in a Stream: Annex-B pushed in, the same NAL units out of the batches, SDP from the track', () => {
-    const stream = new Stream('/h265', { tracks: [new H265TrackCodec({}, random)] });
+    const stream = new Stream('/h265', { tracks: [new H265TrackCodec({})] });
     const track = stream.tracks[0];
     const batches: RtpPacketBatch[] = [];
     track.subscribe({ deliver: (batch: RtpPacketBatch, _t: Track) => batches.push(batch) });
@@ -113,11 +112,11 @@ describe('H265TrackCodec', () => {
   });
 
   it('keeps serving with an SPS it cannot read (sprop-* only in the fmtp)', () => {
-    const codec = new H265TrackCodec({}, random);
+    const codec = new H265TrackCodec({});
     const badSps = Buffer.from(SPS.subarray(0, 10));
     assert.equal(h265NalType(badSps), 33);
     const idr = AUS[0][4];
-    assert.ok(codec.packetize(splitAnnexB(annexB([VPS, badSps, PPS, idr])), 0));
+    assert.ok(codec.packetize(splitAnnexB(annexB([VPS, badSps, PPS, idr])), 0, writer()));
     assert.equal(codec.ready, true);
     assert.equal(
       codec.describe().fmtp,

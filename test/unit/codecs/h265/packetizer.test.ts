@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { H265NalType, h265NalType } from '../../../../src/codecs/h265/annexb.js';
 import { H265Depacketizer } from '../../../../src/codecs/h265/depacketizer.js';
 import { H265Packetizer } from '../../../../src/codecs/h265/packetizer.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 import type { RtpPacketBatch } from '../../../../src/rtp/batch.js';
 import { readRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -73,11 +74,9 @@ const rtp = (marker: boolean, seq: string) => `80 ${marker ? 'e0' : '60'} ${seq}
 
 describe('H265Packetizer', () => {
   it('writes single NAL unit and FU packets byte for byte (mtu 8, no aggregation)', () => {
-    const packetizer = new H265Packetizer({
+    const packetizer = withRtpState(new H265Packetizer({ mtu: 8, aggregate: false }), {
       ssrc: 0x01020304,
       initialSequence: 65535,
-      mtu: 8,
-      aggregate: false,
     });
     const idr = hex('26 01 af 01 02 03 04 05 06 07 08 09'); // IDR_W_RADL, 12 bytes
     const batch = packetizer.packetize([hex('40 01 0c 01'), hex('42 01 01 01'), hex('44 01 c1'), idr], 90000);
@@ -103,7 +102,10 @@ describe('H265Packetizer', () => {
   });
 
   it('aggregates small NAL units into one AP byte for byte', () => {
-    const packetizer = new H265Packetizer({ ssrc: 0x01020304, initialSequence: 7, mtu: 20 });
+    const packetizer = withRtpState(new H265Packetizer({ mtu: 20 }), {
+      ssrc: 0x01020304,
+      initialSequence: 7,
+    });
     const vps = hex('40 01 0c 01');
     const sps = hex('42 01 01 01');
     const pps = hex('44 01 c1');
@@ -127,7 +129,7 @@ describe('H265Packetizer', () => {
   });
 
   it('sets the AP header F bit to the OR and LayerId / TID to the minimum of its NAL units', () => {
-    const packetizer = new H265Packetizer({ ssrc: 1, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 1, initialSequence: 0 });
     const a = nal(39, 10, 2, 3); // prefix SEI, layer 2, TID 3: header 4e 14
     const b = nal(1, 12, 1, 5, 1); // TRAIL_R, layer 1, TID 5, F set: header 82 0e
     const c = nal(1, 12, 40, 2); // layer 40 (the high bit in the first byte), TID 2: header 03 43
@@ -144,7 +146,7 @@ describe('H265Packetizer', () => {
   });
 
   it('copies F, LayerId and TID into the FU PayloadHdr and keeps the type in the FU header', () => {
-    const packetizer = new H265Packetizer({ ssrc: 1, initialSequence: 0, mtu: 8 });
+    const packetizer = withRtpState(new H265Packetizer({ mtu: 8 }), { ssrc: 1, initialSequence: 0 });
     // TRAIL_R of layer 34 (high bit in byte 0), TID 0: header 03 11; 3 fragments.
     const input = nal(1, 15, 34, 0);
     assert.deepEqual(input.subarray(0, 2), hex('03 11'));
@@ -175,7 +177,7 @@ describe('H265Packetizer', () => {
       [100 * 1024, 74],
     ];
     for (const [length, packets] of cases) {
-      const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 100 });
+      const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 100 });
       const input = nal(1, length);
       const batch = packetizer.packetize([input], 3000);
       assert.equal(batch.packets.length, packets, `length ${length}`);
@@ -193,7 +195,7 @@ describe('H265Packetizer', () => {
 
   it('aggregates greedily: an AP closes when the next NAL unit would pass the mtu', () => {
     const mtu = 100;
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0, mtu });
+    const packetizer = withRtpState(new H265Packetizer({ mtu }), { ssrc: 5, initialSequence: 0 });
     // 2 + (2+40) + (2+54) = 100: fits exactly; the next one starts a new packet.
     const units = [nal(32, 40), nal(33, 54), nal(34, 30), nal(39, 64), nal(1, 300)];
     const batch = packetizer.packetize(units, 0);
@@ -214,13 +216,16 @@ describe('H265Packetizer', () => {
   });
 
   it('sends no APs with aggregate: false', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0, aggregate: false });
+    const packetizer = withRtpState(new H265Packetizer({ aggregate: false }), {
+      ssrc: 5,
+      initialSequence: 0,
+    });
     const batch = packetizer.packetize([VPS, SPS, PPS, nal(19, 3000)], 0);
     assert.deepEqual(payloads(batch).map(payloadType), [32, 33, 34, 49, 49, 49]);
   });
 
   it('marks IRAP access units (types 16..21) as keyframes, others not', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     for (let type = 0; type <= 21; type++) {
       if (type >= 10 && type <= 15) continue; // reserved non-IRAP VCL types
       const batch = packetizer.packetize([nal(39, 20), nal(type, 50)], 0);
@@ -230,7 +235,7 @@ describe('H265Packetizer', () => {
   });
 
   it('wraps the sequence number 65535 → 0 across access units', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 65534, mtu: 100 });
+    const packetizer = withRtpState(new H265Packetizer({ mtu: 100 }), { ssrc: 5, initialSequence: 65534 });
     const a = packetizer.packetize([nal(1, 50)], 0);
     const b = packetizer.packetize([nal(1, 150)], 3600);
     assert.deepEqual(
@@ -242,7 +247,7 @@ describe('H265Packetizer', () => {
   });
 
   it('drops AUD and filler data and empty NAL units; an AU of only those is an empty batch', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 10 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 10 });
     const slice = nal(1, 30);
     const batch = packetizer.packetize([AUD, slice, nal(38, 40), Buffer.alloc(0)], 0);
     assert.equal(batch.packets.length, 1);
@@ -254,14 +259,14 @@ describe('H265Packetizer', () => {
   });
 
   it('throws MediaFormatError for a 1-byte NAL unit, without consuming sequence numbers', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 10 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 10 });
     assert.throws(() => packetizer.packetize([nal(1, 30), hex('02')], 0), MediaFormatError);
     assert.equal(packetizer.nextSequence, 10);
   });
 
   it('inserts remembered VPS/SPS/PPS in front of a later IRAP access unit that lacks them', () => {
     for (const aggregate of [true, false]) {
-      const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0, aggregate });
+      const packetizer = withRtpState(new H265Packetizer({ aggregate }), { ssrc: 5, initialSequence: 0 });
       assert.equal(packetizer.parameterSets, null);
       const idr1 = nal(19, 3000);
       assert.deepEqual(depacketize(packetizer.packetize([AUD, VPS, SPS, PPS, idr1], 0)), [
@@ -288,7 +293,7 @@ describe('H265Packetizer', () => {
   });
 
   it('completes only the missing sets, each in its place (VPS < SPS < PPS < the rest)', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     packetizer.setParameterSets(VPS, SPS, PPS);
     const idr = nal(20, 100);
     assert.deepEqual(depacketize(packetizer.packetize([SPS, idr], 0)), [VPS, SPS, PPS, idr]);
@@ -299,7 +304,7 @@ describe('H265Packetizer', () => {
   });
 
   it('uses the latest in-band parameter sets', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     packetizer.packetize([VPS, SPS, PPS, nal(19, 100)], 0);
     packetizer.packetize([SPS_B, nal(19, 100)], 3600);
     const idr = nal(19, 100);
@@ -307,7 +312,7 @@ describe('H265Packetizer', () => {
   });
 
   it('inserts out-of-band parameter sets, copied so the caller may reuse its buffers', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     const [vps, sps, pps] = [Buffer.from(VPS), Buffer.from(SPS), Buffer.from(PPS)];
     packetizer.setParameterSets(vps, sps, pps);
     for (const b of [vps, sps, pps]) b.fill(0);
@@ -322,14 +327,14 @@ describe('H265Packetizer', () => {
   });
 
   it('refuses out-of-band parameter sets of the wrong types', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     assert.throws(() => packetizer.setParameterSets(SPS, VPS, PPS), MediaFormatError);
     assert.throws(() => packetizer.setParameterSets(VPS, SPS, hex('44')), MediaFormatError);
     assert.equal(packetizer.parameterSets, null);
   });
 
   it('sends an IRAP as it is when no parameter sets are known', () => {
-    const packetizer = new H265Packetizer({ ssrc: 5, initialSequence: 0 });
+    const packetizer = withRtpState(new H265Packetizer(), { ssrc: 5, initialSequence: 0 });
     const idr = nal(19, 100);
     const batch = packetizer.packetize([idr], 0);
     assert.equal(batch.keyframe, true);
@@ -337,9 +342,15 @@ describe('H265Packetizer', () => {
   });
 
   it('validates the mtu', () => {
-    assert.throws(() => new H265Packetizer({ ssrc: 1, initialSequence: 0, mtu: 3 }), RangeError);
-    assert.throws(() => new H265Packetizer({ ssrc: 1, initialSequence: 0, mtu: 65524 }), RangeError);
-    const tiny = new H265Packetizer({ ssrc: 1, initialSequence: 0, mtu: 4 });
+    assert.throws(
+      () => withRtpState(new H265Packetizer({ mtu: 3 }), { ssrc: 1, initialSequence: 0 }),
+      RangeError,
+    );
+    assert.throws(
+      () => withRtpState(new H265Packetizer({ mtu: 65524 }), { ssrc: 1, initialSequence: 0 }),
+      RangeError,
+    );
+    const tiny = withRtpState(new H265Packetizer({ mtu: 4 }), { ssrc: 1, initialSequence: 0 });
     const input = nal(19, 7);
     const batch = tiny.packetize([input], 0);
     assert.equal(batch.packets.length, 5); // one byte per FU
@@ -363,7 +374,10 @@ describe('H265Packetizer', () => {
         fc.integer({ min: 0, max: 0xffff }),
         fc.integer({ min: 0, max: 0xffffffff }),
         (nalus, mtu, aggregate, initialSequence, timestamp) => {
-          const packetizer = new H265Packetizer({ ssrc: 9, initialSequence, mtu, aggregate });
+          const packetizer = withRtpState(new H265Packetizer({ mtu, aggregate }), {
+            ssrc: 9,
+            initialSequence,
+          });
           const batch = packetizer.packetize(nalus, timestamp);
           assertBatchRules(batch, mtu, initialSequence, timestamp);
           if (!aggregate) assert.ok(payloads(batch).every((p) => payloadType(p) !== H265NalType.AP));

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { H265AnnexBReader } from '../../../../src/codecs/h265/annexb.js';
 import { h265FmtpFromParameterSets, parseH265Fmtp } from '../../../../src/codecs/h265/sdp.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

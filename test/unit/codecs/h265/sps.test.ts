@@ -3,9 +3,9 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { H265AnnexBReader } from '../../../../src/codecs/h265/annexb.js';
 import { h265FrameRate, parseH265Sps } from '../../../../src/codecs/h265/sps.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 import { addEmulationPrevention, BitWriter } from '../bitwriter.js';
 import { syntheticSps } from './synthetic-sps.js';
 

@@ -10,13 +10,14 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { MjpegDepacketizer } from '../../../../src/codecs/mjpeg/depacketizer.js';
 import { buildJpegHeader, parseJpeg } from '../../../../src/codecs/mjpeg/jpeg.js';
 import { MjpegPacketizer } from '../../../../src/codecs/mjpeg/packetizer.js';
 import { quantTablesForQ, ZIGZAG } from '../../../../src/codecs/mjpeg/tables.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
 import { RtpFormatError } from '../../../../src/rtp/errors.js';
 import { writeRtpHeader } from '../../../../src/rtp/packet.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -124,7 +125,10 @@ describe('JPEG parsing for RFC 2435', () => {
 describe('MjpegPacketizer (RFC 2435)', () => {
   it('writes the main header, the quantization table header in the first packet, and fragment offsets', () => {
     const frame = parseJpeg(J420);
-    const packetizer = new MjpegPacketizer({ ssrc: 0x01020304, initialSequence: 100, mtu: 600 });
+    const packetizer = withRtpState(new MjpegPacketizer({ mtu: 600 }), {
+      ssrc: 0x01020304,
+      initialSequence: 100,
+    });
     const batch = packetizer.packetize(J420, 0x11223344);
     // First packet: 8 + 4 + 128 header bytes and 460 scan bytes; the other 574 fit the second (8 + 574).
     assert.equal(batch.packets.length, 2);
@@ -143,7 +147,10 @@ describe('MjpegPacketizer (RFC 2435)', () => {
   });
 
   it('adds the restart marker header to every packet of a frame with restart markers (type 65)', () => {
-    const batch = new MjpegPacketizer({ ssrc: 1, initialSequence: 0, mtu: 400 }).packetize(J420_RST, 0);
+    const batch = withRtpState(new MjpegPacketizer({ mtu: 400 }), { ssrc: 1, initialSequence: 0 }).packetize(
+      J420_RST,
+      0,
+    );
     assert.ok(batch.packets.length >= 3);
     batch.packets.forEach((packet, i) => {
       const payload = packet.subarray(12);
@@ -159,7 +166,10 @@ describe('MjpegPacketizer (RFC 2435)', () => {
       const original = parseJpeg(jpeg);
       fc.assert(
         fc.property(fc.integer({ min: 273, max: 3000 }), (mtu) => {
-          const batch = new MjpegPacketizer({ ssrc: 1, initialSequence: 65534, mtu }).packetize(jpeg, 90000);
+          const batch = withRtpState(new MjpegPacketizer({ mtu }), {
+            ssrc: 1,
+            initialSequence: 65534,
+          }).packetize(jpeg, 90000);
           const depacketizer = new MjpegDepacketizer();
           const out = batch.packets.map((p) => depacketizer.push(p));
           assert.ok(out.slice(0, -1).every((o) => o === null));
@@ -189,16 +199,19 @@ describe('MjpegPacketizer (RFC 2435)', () => {
   it('rejects pictures wider than 2040 and a too small mtu', () => {
     const wide = patched(J420, 'ffc0', 7, [0x08, 0x00]); // width 2048
     assert.throws(
-      () => new MjpegPacketizer({ ssrc: 1, initialSequence: 0 }).packetize(wide, 0),
+      () => withRtpState(new MjpegPacketizer(), { ssrc: 1, initialSequence: 0 }).packetize(wide, 0),
       MediaFormatError,
     );
-    assert.throws(() => new MjpegPacketizer({ ssrc: 1, initialSequence: 0, mtu: 272 }), RangeError);
+    assert.throws(
+      () => withRtpState(new MjpegPacketizer({ mtu: 272 }), { ssrc: 1, initialSequence: 0 }),
+      RangeError,
+    );
   });
 });
 
 describe('MjpegDepacketizer', () => {
   it('drops a frame with a lost fragment and delivers the next one', () => {
-    const packetizer = new MjpegPacketizer({ ssrc: 1, initialSequence: 0, mtu: 300 });
+    const packetizer = withRtpState(new MjpegPacketizer({ mtu: 300 }), { ssrc: 1, initialSequence: 0 });
     const first = packetizer.packetize(J420, 0).packets;
     const second = packetizer.packetize(J422, 3600).packets;
     const depacketizer = new MjpegDepacketizer();

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { MediaFormatError } from '../../../../src/codecs/errors.js';
 import { OpusDepacketizer } from '../../../../src/codecs/opus/depacketizer.js';
+import { opusPacketInfo, opusPacketSamples } from '../../../../src/codecs/opus/packet.js';
+import { OpusPacketizer } from '../../../../src/codecs/opus/packetizer.js';
+import { opusFmtp, parseOpusFmtp } from '../../../../src/codecs/opus/sdp.js';
+import { RtpFormatError } from '../../../../src/rtp/errors.js';
+import { readRtpHeader } from '../../../../src/rtp/packet.js';
 import {
   OGG_BOS,
   OGG_CONTINUED,
@@ -14,13 +20,8 @@ import {
   parseOggOpus,
   parseOggPages,
   readOggPackets,
-} from '../../../../src/codecs/opus/ogg.js';
-import { opusPacketInfo, opusPacketSamples } from '../../../../src/codecs/opus/packet.js';
-import { OpusPacketizer } from '../../../../src/codecs/opus/packetizer.js';
-import { opusFmtp, parseOpusFmtp } from '../../../../src/codecs/opus/sdp.js';
-import { MediaFormatError } from '../../../../src/protocol/errors.js';
-import { RtpFormatError } from '../../../../src/rtp/errors.js';
-import { readRtpHeader } from '../../../../src/rtp/packet.js';
+} from '../../../helpers/ogg.js';
+import { withRtpState } from '../../../helpers/rtp-state.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const FIXTURE = readFileSync(new URL('./fixtures/sine-48000-stereo.opus', import.meta.url));
@@ -137,7 +138,7 @@ describe('Ogg reader', () => {
 
 describe('OpusPacketizer (RFC 7587)', () => {
   it('sends one Opus packet per RTP packet, timed by their TOC durations', () => {
-    const packetizer = new OpusPacketizer({ ssrc: 0x01020304, initialSequence: 10 });
+    const packetizer = withRtpState(new OpusPacketizer(), { ssrc: 0x01020304, initialSequence: 10 });
     const a = hex('fc 11 22'); // CELT FB 20 ms
     const b = hex('f3 02 33'); // CELT FB 10 ms (config 30), code 3, 2 frames = 20 ms
     const batch = packetizer.packetize([a, b], 0xfffffe00);
@@ -159,7 +160,10 @@ describe('OpusPacketizer (RFC 7587)', () => {
 
   it('round-trips through the depacketizer', () => {
     const packets = parseOggOpus(FIXTURE).packets;
-    const batch = new OpusPacketizer({ ssrc: 1, initialSequence: 65535 }).packetize(packets, 100);
+    const batch = withRtpState(new OpusPacketizer(), { ssrc: 1, initialSequence: 65535 }).packetize(
+      packets,
+      100,
+    );
     const depacketizer = new OpusDepacketizer();
     const frames = batch.packets.map((p) => depacketizer.push(p)!);
     assert.deepEqual(

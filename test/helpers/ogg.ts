@@ -1,9 +1,9 @@
 /**
  * A small Ogg reader (RFC 3533) and the Ogg Opus headers (RFC 7845): enough to take the packets out
- * of what `ffmpeg -c:a libopus -f ogg` writes and send them one per RTP packet.
+ * of what `ffmpeg -c:a libopus -f ogg` writes and send them one per RTP packet. Only the tests use it.
  */
 import { Buffer } from 'node:buffer';
-import { MediaFormatError } from '../../protocol/errors.js';
+import { MediaFormatError } from '../../src/codecs/errors.js';
 
 const CAPTURE = 0x5367674f; // 'OggS' read little-endian
 const PAGE_HEADER_SIZE = 27;

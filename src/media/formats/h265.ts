@@ -1,12 +1,12 @@
-import { splitAnnexB } from '../codecs/h264/annexb.js';
-import { H265NalType, h265NalType } from '../codecs/h265/annexb.js';
-import { H265Packetizer } from '../codecs/h265/packetizer.js';
-import { h265FmtpFromParameterSets } from '../codecs/h265/sdp.js';
-import { parseH265Sps } from '../codecs/h265/sps.js';
-import type { SdpMediaDescription } from '../protocol/sdp.js';
-import type { RtpPacketBatch } from '../rtp/batch.js';
-import { SpsVideoInfo, type VideoInfo } from './sps-video-info.js';
-import type { TrackCodec } from './track.js';
+import { splitAnnexB } from '../../codecs/h264/annexb.js';
+import { H265NalType, h265NalType } from '../../codecs/h265/annexb.js';
+import { H265Packetizer } from '../../codecs/h265/packetizer.js';
+import { h265FmtpFromParameterSets } from '../../codecs/h265/sdp.js';
+import { parseH265Sps } from '../../codecs/h265/sps.js';
+import type { SdpMediaDescription } from '../../protocol/sdp.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
+import { SpsVideoInfo, type VideoInfo } from '../sps-video-info.js';
+import type { TrackCodec } from '../track.js';
 
 export interface H265TrackOptions {
   payloadType?: number;
@@ -26,17 +26,12 @@ export class H265TrackCodec implements TrackCodec {
   readonly clockRate = 90000;
   readonly kind = 'video' as const;
   readonly payloadType: number;
-  readonly ssrc: number;
   private readonly packetizer: H265Packetizer;
   private readonly pictures = new SpsVideoInfo(parseH265Sps);
 
-  constructor(options: H265TrackOptions, random: { uint32(): number; uint16(): number }) {
+  constructor(options: H265TrackOptions = {}) {
     this.payloadType = options.payloadType ?? 96;
-    this.ssrc = random.uint32();
     this.packetizer = new H265Packetizer({
-      payloadType: this.payloadType,
-      ssrc: this.ssrc,
-      initialSequence: random.uint16(),
       mtu: options.mtu ?? 1400,
       aggregate: options.aggregate ?? true,
     });
@@ -44,10 +39,6 @@ export class H265TrackCodec implements TrackCodec {
       this.packetizer.setParameterSets(options.vps, options.sps, options.pps);
       this.pictures.note(options.sps);
     }
-  }
-
-  get nextSequence(): number {
-    return this.packetizer.nextSequence;
   }
 
   get ready(): boolean {
@@ -63,10 +54,10 @@ export class H265TrackCodec implements TrackCodec {
     return Array.isArray(data) ? data : splitAnnexB(data);
   }
 
-  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
+  packetize(units: Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch | null {
     for (const nal of units) if (h265NalType(nal) === H265NalType.SPS) this.pictures.note(nal);
     if (units.length === 0) return null;
-    return this.packetizer.packetize(units, rtpTimestamp);
+    return this.packetizer.packetize(units, rtpTimestamp, writer);
   }
 
   describe(): Omit<SdpMediaDescription, 'control'> {

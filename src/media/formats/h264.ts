@@ -1,11 +1,11 @@
-import { nalType, splitAnnexB } from '../codecs/h264/annexb.js';
-import { H264Packetizer } from '../codecs/h264/packetizer.js';
-import { h264FmtpFromParameterSets } from '../codecs/h264/sdp.js';
-import { parseSps } from '../codecs/h264/sps.js';
-import type { SdpMediaDescription } from '../protocol/sdp.js';
-import type { RtpPacketBatch } from '../rtp/batch.js';
-import { SpsVideoInfo, type VideoInfo } from './sps-video-info.js';
-import type { TrackCodec } from './track.js';
+import { nalType, splitAnnexB } from '../../codecs/h264/annexb.js';
+import { H264Packetizer } from '../../codecs/h264/packetizer.js';
+import { h264FmtpFromParameterSets } from '../../codecs/h264/sdp.js';
+import { parseSps } from '../../codecs/h264/sps.js';
+import type { SdpMediaDescription } from '../../protocol/sdp.js';
+import type { RtpBatchWriter, RtpPacketBatch } from '../../rtp/batch.js';
+import { SpsVideoInfo, type VideoInfo } from '../sps-video-info.js';
+import type { TrackCodec } from '../track.js';
 
 export interface H264TrackOptions {
   payloadType?: number;
@@ -22,27 +22,18 @@ export class H264TrackCodec implements TrackCodec {
   readonly clockRate = 90000;
   readonly kind = 'video' as const;
   readonly payloadType: number;
-  readonly ssrc: number;
   private readonly packetizer: H264Packetizer;
   private readonly pictures = new SpsVideoInfo(parseSps);
 
-  constructor(options: H264TrackOptions, random: { uint32(): number; uint16(): number }) {
+  constructor(options: H264TrackOptions = {}) {
     this.payloadType = options.payloadType ?? 96;
-    this.ssrc = random.uint32();
     this.packetizer = new H264Packetizer({
-      payloadType: this.payloadType,
-      ssrc: this.ssrc,
-      initialSequence: random.uint16(),
       mtu: options.mtu ?? 1400,
     });
     if (options.sps && options.pps) {
       this.packetizer.setParameterSets(options.sps, options.pps);
       this.pictures.note(options.sps);
     }
-  }
-
-  get nextSequence(): number {
-    return this.packetizer.nextSequence;
   }
 
   get ready(): boolean {
@@ -58,10 +49,10 @@ export class H264TrackCodec implements TrackCodec {
     return Array.isArray(data) ? data : splitAnnexB(data);
   }
 
-  packetize(units: Buffer[], rtpTimestamp: number): RtpPacketBatch | null {
+  packetize(units: Buffer[], rtpTimestamp: number, writer: RtpBatchWriter): RtpPacketBatch | null {
     for (const nal of units) if (nal.length > 0 && nalType(nal) === 7) this.pictures.note(nal);
     if (units.length === 0) return null;
-    return this.packetizer.packetize(units, rtpTimestamp);
+    return this.packetizer.packetize(units, rtpTimestamp, writer);
   }
 
   describe(): Omit<SdpMediaDescription, 'control'> {
