@@ -17,7 +17,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 export const LAYERS: Record<string, readonly string[]> = {
   protocol: [],
   rtp: ['protocol'],
-  codecs: ['rtp', 'protocol'],
+  codecs: ['rtp'],
   media: ['codecs', 'rtp', 'protocol'],
   server: ['media', 'codecs', 'rtp', 'protocol'],
   sources: ['media', 'codecs', 'rtp', 'protocol', 'vendor'],
