@@ -1,5 +1,4 @@
 import type { Stream } from '../media/stream.js';
-import { wallClockMs } from '../media/track.js';
 import { MediaFormatError, RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
@@ -430,91 +429,70 @@ export class Dispatcher {
     return this.ctx.sessions.create(stream, conn);
   }
 
-  private async play(
+  /**
+   * Answers at once and starts every track; the client's first packets come from the transports'
+   * gates instead of from a delayed answer: video starts at its next keyframe (asked of the source,
+   * coalesced with other joins), the other tracks with the video, so the client gets the same
+   * stream it got when the answer waited for the keyframe — only the answer no longer waits.
+   *
+   * RTP-Info says only what is true when it is sent: every track's `url`, and `seq` for a track
+   * that starts at once (the next packet its codec makes is the client's first). A gated track's
+   * first sequence number and timestamp are not known yet, so they are left out, as RFC 2326
+   * 12.33 allows. What clients do with them: ffmpeg (rtsp.c handle_rtp_info) uses only `rtptime`,
+   * as the stream's zero pts when there are no sender reports, and without it takes the first
+   * packet's timestamp; GStreamer's rtspsrc puts them in caps as seqnum-base/clock-base, and
+   * rtpjitterbuffer drops packets before seqnum-base and counts the ones between it and the first
+   * packet as lost (a wrong guess costs lost-packet timers), clock-base serving only rtcp-sync=rtp
+   * and npt-stop; without them it starts from the first packet. libcurl passes the header to the
+   * application unparsed; media-stream-library's RtspSession reads only Range from the answer and
+   * times packets from sender reports.
+   */
+  private play(
     request: RtspRequest,
     target: Target,
     conn: RtspConnection,
     session: Session,
-  ): Promise<ResponseSpec | null> {
+  ): null | ResponseSpec {
     this.checkAggregate(target, session);
     if (session.tracks.size === 0) throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
     const base: Array<[string, string]> = [
       ['Range', formatRangeHeader({ unit: 'npt', start: 'now' })],
       ...sessionHeader(session),
     ];
-    if (session.cancelPendingPlay)
-      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'PLAY already pending');
     if (session.state === 'playing') return { status: 200, headers: base };
-    session.state = 'playing';
 
-    const cseq = request.headers.get('cseq');
     const lead = session.stream.leadTrack;
     const leadSetup = lead && lead.kind === 'video' ? session.tracks.get(lead.id) : undefined;
-    // Runs in a source's push (keyframe) or in a timer: it must not throw into either.
-    const start = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
-      session.cancelPendingPlay = undefined;
-      try {
-        const now = wallClockMs();
-        const info = [...session.tracks.values()].map((st) => {
-          const exact = leadBatch && st === leadSetup;
-          return {
-            url: st.url,
-            seq: exact ? leadBatch.firstSeq : st.track.codec.nextSequence,
-            rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
-          };
-        });
-        const rtpInfo = formatRtpInfo(info);
-        conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', rtpInfo]] });
-      } catch (err) {
-        session.state = 'ready';
-        conn.writeResponse(cseq, { status: 500 });
-        this.ctx.reportError(err, conn);
-        return;
-      }
-      for (const st of session.tracks.values()) {
-        st.transport.start(st.track.kind === 'video');
-        st.track.subscribe(st.transport);
-        // A sender report right away lets the client map RTP time to wall clock from the start.
-        this.ctx.sendInitialReport(st);
-      }
-      this.ctx.sessionPlaying(session);
-    };
-
-    if (!leadSetup) {
-      start();
-      return null;
-    }
-    // Answer right before the next keyframe goes out, so RTP-Info names exactly the first packet
-    // this client receives and its first picture decodes cleanly.
-    return new Promise<ResponseSpec | null>((resolve) => {
-      const cancelWait = lead!.onNextKeyframe((batch) => {
-        clearTimeout(timer);
-        start(batch);
-        resolve(null);
-      });
-      const timer = setTimeout(() => {
-        cancelWait();
-        start();
-        resolve(null);
-      }, this.ctx.limits.playStartTimeoutMs);
-      // A PAUSE or TEARDOWN from another connection, or the session's end, while this PLAY waits:
-      // it is still answered — as played and paused at once, or as a session that is gone.
-      session.cancelPendingPlay = (outcome) => {
-        clearTimeout(timer);
-        cancelWait();
-        session.cancelPendingPlay = undefined;
-        resolve(
-          outcome === 'paused'
-            ? { status: 200, headers: base }
-            : { status: 454, reason: 'session ended during PLAY', code: 'ERR_RTSP_SESSION_NOT_FOUND' },
-        );
-      };
+    // Video starts at a keyframe; the other tracks wait for the session's video (if it has any).
+    const gated = (st: SessionTrack) => st.track.kind === 'video' || leadSetup !== undefined;
+    const rtpInfo = formatRtpInfo(
+      [...session.tracks.values()].map((st) =>
+        gated(st) ? { url: st.url } : { url: st.url, seq: st.track.codec.nextSequence },
+      ),
+    );
+    // Written here, before any packet or sender report of this session can reach a TCP client.
+    conn.writeResponse(request.headers.get('cseq'), {
+      status: 200,
+      headers: [...base, ['RTP-Info', rtpInfo]],
     });
+    session.state = 'playing';
+    const after = leadSetup && {
+      transport: leadSetup.transport,
+      maxWaitMs: this.ctx.limits.playStartTimeoutMs,
+    };
+    for (const st of session.tracks.values()) {
+      st.transport.start(st.track.kind === 'video', st === leadSetup ? undefined : after);
+      st.track.subscribe(st.transport);
+      // A sender report right away lets the client map RTP time to wall clock from the start.
+      this.ctx.sendInitialReport(st);
+    }
+    for (const st of session.tracks.values()) if (st.track.kind === 'video') st.track.requestKeyframe();
+    this.ctx.sessionPlaying(session);
+    return null;
   }
 
   private pause(target: Target, session: Session): ResponseSpec {
     this.checkAggregate(target, session);
-    session.cancelPendingPlay?.('paused');
     for (const st of session.tracks.values()) {
       st.track.unsubscribe(st.transport);
       st.transport.stop();

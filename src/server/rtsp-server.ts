@@ -66,7 +66,10 @@ export interface RtspServerOptions {
    */
   maxBufferedBytes?: number;
   maxLagMs?: number;
-  /** Longest a PLAY answer waits for the next keyframe (default 5 s). */
+  /**
+   * Longest the other tracks of a session (audio) wait for its video's first keyframe before they
+   * start without it (default 5 s). PLAY itself is answered at once.
+   */
   playStartTimeoutMs?: number;
   /** Longest DESCRIBE waits for a new source's parameter sets (default 3 s). */
   describeWaitMs?: number;
@@ -469,7 +472,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private endSession(session: Session, reason: EndReason): void {
     if (!this.sessionTable.get(session.id)) return;
     this.sessionTable.delete(session);
-    session.cancelPendingPlay?.('ended');
     for (const st of session.tracks.values()) {
       st.track.unsubscribe(st.transport);
       try {
@@ -512,8 +514,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private sendSenderReports(): void {
     const reports = new Map<Track, Buffer>();
     for (const s of this.sessionTable.values()) {
-      // Not while a PLAY waits for its keyframe: its answer must come before anything else.
-      if (s.state !== 'playing' || s.cancelPendingPlay) continue;
+      if (s.state !== 'playing') continue;
       for (const st of s.tracks.values()) {
         if (!st.track.started) continue;
         let sr = reports.get(st.track);

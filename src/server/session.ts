@@ -55,8 +55,6 @@ export class Session {
   state: SessionState = 'ready';
   lastActivityMs = performance.now();
   lastActivityAt = Date.now();
-  /** Cancels a PLAY that is waiting for the next keyframe. */
-  cancelPendingPlay: ((outcome: 'paused' | 'ended') => void) | undefined;
 
   constructor(id: string, stream: Stream, owner: SessionOwner) {
     this.id = id;

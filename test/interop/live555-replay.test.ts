@@ -229,10 +229,7 @@ describe('live555 (openRTSP/VLC) replay with Digest', () => {
 
           const play = await c.send('PLAY', c.baseUrl, { ...c.sessionHeader(), Range: 'npt=0.000-' });
           assert.equal(play.status, 200, `PLAY ${base} with Digest uri ${base}`);
-          assert.match(
-            play.headers.get('rtp-info') ?? '',
-            new RegExp(`^url=${base}trackID=0;seq=\\d+;rtptime=\\d+$`),
-          );
+          assert.match(play.headers.get('rtp-info') ?? '', new RegExp(`^url=${base}trackID=0$`));
           assertNoCredentials(play);
 
           if (transport === 'tcp') {
