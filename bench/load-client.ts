@@ -72,6 +72,19 @@ export class SeqCounter {
   }
 }
 
+/**
+ * Whether an H.264 RTP payload starts an IDR access unit: an SPS, PPS or IDR slice on its own, in
+ * a STAP-A first, or the first fragment (FU-A) of an IDR slice.
+ */
+export function startsH264Keyframe(payload: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 1) return false;
+  const type = payload[at] & 0x1f;
+  if (type === 5 || type === 7 || type === 8) return true;
+  if (type === 24 && end - at >= 4) return [5, 7, 8].includes(payload[at + 3] & 0x1f);
+  if (type === 28 && end - at >= 2) return (payload[at + 1] & 0x80) !== 0 && (payload[at + 1] & 0x1f) === 5;
+  return false;
+}
+
 export interface RtspReply {
   status: number;
   /** The status line, for error messages. */
@@ -99,8 +112,12 @@ export class LoadClient {
   readonly counter = new SeqCounter();
   connectStartedAt = 0;
   setupAnsweredAt = 0;
+  playSentAt = 0;
   playAnsweredAt = 0;
   rtpInfoSeq = -1;
+  /** When the first RTP packet arrived, and whether it starts an IDR (undefined: not read whole). */
+  firstRtpAt = 0;
+  firstRtpKeyframe: boolean | undefined;
   sessionId = '';
   error: string | undefined;
   closed = false;
@@ -138,6 +155,7 @@ export class LoadClient {
     this.sessionId = (setup.headers.get('session') ?? '').split(';')[0].trim();
     this.setupAnsweredAt = performance.now();
     onSetup();
+    this.playSentAt = performance.now();
     const play = await this.request('PLAY', this.o.url, { Session: this.sessionId, Range: 'npt=0.000-' });
     if (play.status !== 200) throw new Error(`PLAY answered "${play.line}"`);
     this.playAnsweredAt = performance.now();
@@ -152,6 +170,23 @@ export class LoadClient {
 
   get playMs(): number {
     return this.playAnsweredAt > 0 ? this.playAnsweredAt - this.connectStartedAt : Number.NaN;
+  }
+
+  /** PLAY sent to PLAY answered. */
+  get playRequestMs(): number {
+    return this.playAnsweredAt > 0 ? this.playAnsweredAt - this.playSentAt : Number.NaN;
+  }
+
+  /** Connect to the first RTP packet: when the client can decode its first picture. */
+  get firstPacketMs(): number {
+    return this.firstRtpAt > 0 ? this.firstRtpAt - this.connectStartedAt : Number.NaN;
+  }
+
+  /** Notes the first RTP packet; `packet[at]` is its first byte, `end` the end of what is readable. */
+  private onFirstRtp(packet: Uint8Array, at: number, end: number): void {
+    this.firstRtpAt = performance.now();
+    // RTP header without CSRCs or extension (the server sends none): the payload is 12 bytes in.
+    this.firstRtpKeyframe = end - at >= 14 ? startsH264Keyframe(packet, at + 12, end) : undefined;
   }
 
   async teardown(): Promise<void> {
@@ -241,7 +276,9 @@ export class LoadClient {
   }
 
   private onDatagram(m: Buffer): void {
-    if (m.length >= 12 && m[0] >> 6 === 2) this.counter.onSeq((m[2] << 8) | m[3]);
+    if (m.length < 12 || m[0] >> 6 !== 2) return;
+    if (this.firstRtpAt === 0) this.onFirstRtp(m, 0, m.length);
+    this.counter.onSeq((m[2] << 8) | m[3]);
   }
 
   /** Scans `buf[0..end)`: `$` frames (only their header and RTP sequence number are read) and RTSP text. */
@@ -263,6 +300,7 @@ export class LoadClient {
           // Fast path: the interleaved header and the RTP sequence number are in this chunk.
           const len = (buf[i + 2] << 8) | buf[i + 3];
           if (buf[i + 1] === this.rtpChannel) {
+            if (this.firstRtpAt === 0) this.onFirstRtp(buf, i + 4, Math.min(end, i + 4 + len));
             if (len >= 4) this.counter.onSeq((buf[i + 6] << 8) | buf[i + 7]);
           } else this.rtcpFrames++;
           i += 4;
@@ -279,6 +317,7 @@ export class LoadClient {
         const len = (this.head[2] << 8) | this.head[3];
         const isRtp = this.head[1] === this.rtpChannel && len >= 4;
         if (isRtp && this.headLen < 8) continue;
+        if (isRtp && this.firstRtpAt === 0) this.onFirstRtp(this.head, 4, 8); // not read whole
         if (isRtp) this.counter.onSeq((this.head[6] << 8) | this.head[7]);
         else this.rtcpFrames++;
         this.skip = len - (this.headLen - 4);

@@ -50,6 +50,14 @@ export interface TrackStats {
   readonly accessUnits: number;
 }
 
+/**
+ * Fewest access units between two keyframes forced for joining clients. An IDR of the test
+ * pattern is about 19 times a P frame (640x480), so one in 10 frames caps a flood of joins at about
+ * twice the stream's usual bit rate, while a client that joins right after a keyframe waits at most
+ * 10 frames (0.4 s at 25 fps) for the next.
+ */
+export const FORCED_KEYFRAME_MIN_FRAMES = 10;
+
 /** Wall-clock (ms since Unix epoch, sub-ms) now: the clock sender reports use for all tracks. */
 export function wallClockMs(): number {
   return performance.timeOrigin + performance.now();
@@ -68,7 +76,12 @@ export class Track {
   readonly sender: RtpSender;
 
   private readonly sinks = new Set<TrackSink>();
-  private readonly keyframeWaiters: Array<(batch: RtpPacketBatch) => void> = [];
+  /** Access units since the last keyframe went out (video): what bounds forced keyframes. */
+  private framesSinceKeyframe = Number.POSITIVE_INFINITY;
+  /** A keyframe was asked of the source and has not come yet: later requests wait for that one. */
+  private keyframeAsked = false;
+  /** A request came too soon after the last keyframe: asked once the bound allows. */
+  private keyframeDeferred = false;
   private readonly readyWaiters: Array<() => void> = [];
   private accessUnits = 0;
 
@@ -147,17 +160,10 @@ export class Track {
     if (batch === null || batch.packets.length === 0) return;
     this.sender.countSent(batch);
     this.accessUnits++;
-    if (batch.keyframe && this.keyframeWaiters.length > 0) {
-      // Waiters (PLAY answers) go first so the answer precedes the first packet on a TCP connection.
-      const waiters = this.keyframeWaiters.splice(0);
-      for (const w of waiters) {
-        try {
-          w(batch);
-        } catch (err) {
-          this.onSinkError?.(err);
-        }
-      }
-    }
+    if (batch.keyframe) {
+      this.framesSinceKeyframe = 0;
+      this.keyframeAsked = false;
+    } else this.framesSinceKeyframe++;
     for (const sink of this.sinks) {
       // One failing client must not cost the others this frame, nor the source its push.
       try {
@@ -167,25 +173,52 @@ export class Track {
         this.onSinkError?.(err, sink);
       }
     }
+    if (this.keyframeDeferred && this.nextFrameMayBeForced()) {
+      this.keyframeDeferred = false;
+      this.askForKeyframe();
+    }
   }
 
-  /** Told about a sink or keyframe waiter that threw (it is dropped); the server reports it. */
+  /** Told about a sink that threw (it is dropped); the server reports it. */
   onSinkError: ((err: unknown, sink?: TrackSink) => void) | undefined;
 
   /**
-   * Set by a source that can make a keyframe on demand (an encoder): called when a client waits
-   * for one. Sources that cannot (files, relays) leave it unset and clients wait for the next.
+   * Set by a source that can make a keyframe on demand (an encoder): called when a client that
+   * joined waits for one. It should only note the request (e.g. make the next frame an IDR); it
+   * may be called from within `push`. Sources that cannot (files, relays) leave it unset and
+   * clients wait for the next keyframe.
    */
   onKeyframeRequest: (() => void) | undefined;
 
-  /** Calls `fn` right before the next keyframe batch is delivered to the sinks. Returns a canceller. */
-  onNextKeyframe(fn: (batch: RtpPacketBatch) => void): () => void {
-    this.keyframeWaiters.push(fn);
-    this.onKeyframeRequest?.();
-    return () => {
-      const i = this.keyframeWaiters.indexOf(fn);
-      if (i >= 0) this.keyframeWaiters.splice(i, 1);
-    };
+  /**
+   * Asks the source for a keyframe for a client that just joined. Requests are coalesced: all that
+   * come before the asked-for keyframe goes out are served by it, so a crowd joining within one
+   * frame interval costs one keyframe, at the next frame. And forced keyframes come at least
+   * FORCED_KEYFRAME_MIN_FRAMES access units after the last keyframe: a request sooner waits until
+   * then, so a stream of joins cannot turn the stream into keyframes only.
+   */
+  requestKeyframe(): void {
+    if (!this.onKeyframeRequest || this.keyframeAsked) return;
+    if (!this.nextFrameMayBeForced()) {
+      this.keyframeDeferred = true;
+      return;
+    }
+    this.askForKeyframe();
+  }
+
+  /** The next access unit would be at least FORCED_KEYFRAME_MIN_FRAMES after the last keyframe. */
+  private nextFrameMayBeForced(): boolean {
+    return this.framesSinceKeyframe + 1 >= FORCED_KEYFRAME_MIN_FRAMES;
+  }
+
+  private askForKeyframe(): void {
+    this.keyframeAsked = true;
+    try {
+      this.onKeyframeRequest?.();
+    } catch (err) {
+      // A source's hook is not the joining client's fault, nor the push's that may have called it.
+      this.onSinkError?.(err);
+    }
   }
 
   /** Resolves once the codec can describe itself (e.g. SPS/PPS seen), or after `timeoutMs`. */
@@ -217,7 +250,6 @@ export class Track {
   /** Wakes every waiter (used when the stream goes away). */
   close(): void {
     this.sinks.clear();
-    this.keyframeWaiters.length = 0;
     this.flushReadyWaiters();
   }
 

@@ -1,6 +1,5 @@
 import { MediaFormatError } from '../codecs/errors.js';
 import type { Stream } from '../media/stream.js';
-import { type Track, wallClockMs } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
@@ -18,7 +17,7 @@ import type { RtspRequest } from '../protocol/message.js';
 import { writeSdp } from '../protocol/sdp.js';
 import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
 import type { AnsweredError, ResponseSpec } from './connection.js';
-import type { Session, SessionOwner, SessionTable } from './session.js';
+import type { Session, SessionOwner, SessionTable, SessionTrack } from './session.js';
 import type { SessionTransport, TransportFactory } from './transports.js';
 
 export type { EndReason } from './session.js';
@@ -112,9 +111,6 @@ function statusError(
  * factory's business, so this runs as well against fakes.
  */
 export class Dispatcher<C extends DispatcherConnection> {
-  /** PLAYs not answered yet (see answerAtNextKeyframe). */
-  private readonly waitingPlays = new Map<Session, (outcome: 'paused' | 'ended') => void>();
-
   constructor(private readonly ctx: DispatcherContext<C>) {}
 
   async handle(request: RtspRequest, conn: C): Promise<ResponseSpec | null> {
@@ -169,8 +165,6 @@ export class Dispatcher<C extends DispatcherConnection> {
 
     const session = this.sessionOf(request);
     session?.touch();
-    if (session && this.waitingPlays.has(session) && (method === 'SETUP' || method === 'PLAY'))
-      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', `${method} while PLAY is pending`);
 
     switch (method) {
       case 'OPTIONS':
@@ -386,12 +380,25 @@ export class Dispatcher<C extends DispatcherConnection> {
     }
   }
 
-  private async play(
-    request: RtspRequest,
-    target: Target,
-    conn: C,
-    session: Session,
-  ): Promise<ResponseSpec | null> {
+  /**
+   * Answers at once and starts every track; the client's first packets come from the transports'
+   * gates instead of from a delayed answer: video starts at its next keyframe (asked of the source,
+   * coalesced with other joins), the other tracks with the video, so the client gets the same
+   * stream it got when the answer waited for the keyframe — only the answer no longer waits.
+   *
+   * RTP-Info says only what is true when it is sent: every track's `url`, and `seq` for a track
+   * that starts at once (the next packet its codec makes is the client's first). A gated track's
+   * first sequence number and timestamp are not known yet, so they are left out, as RFC 2326
+   * 12.33 allows. What clients do with them: ffmpeg (rtsp.c handle_rtp_info) uses only `rtptime`,
+   * as the stream's zero pts when there are no sender reports, and without it takes the first
+   * packet's timestamp; GStreamer's rtspsrc puts them in caps as seqnum-base/clock-base, and
+   * rtpjitterbuffer drops packets before seqnum-base and counts the ones between it and the first
+   * packet as lost (a wrong guess costs lost-packet timers), clock-base serving only rtcp-sync=rtp
+   * and npt-stop; without them it starts from the first packet. libcurl passes the header to the
+   * application unparsed; media-stream-library's RtspSession reads only Range from the answer and
+   * times packets from sender reports.
+   */
+  private play(request: RtspRequest, target: Target, conn: C, session: Session): null | ResponseSpec {
     this.checkAggregate(target, session);
     session.checkState('PLAY');
     if (session.tracks.size === 0) throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
@@ -401,93 +408,34 @@ export class Dispatcher<C extends DispatcherConnection> {
     ];
     if (session.state === 'playing') return { status: 200, headers: base };
 
-    const cseq = request.headers.get('cseq');
     const lead = session.stream.leadTrack;
     const leadSetup = lead && lead.kind === 'video' ? session.tracks.get(lead.id) : undefined;
-    // Answers, then starts the session: the answer must precede the first packet. Runs in a
-    // source's push (keyframe) or in a timer: it must not throw into either.
-    const answerAndPlay = (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => {
-      let rtpInfo: string;
-      try {
-        const now = wallClockMs();
-        const info = [...session.tracks.values()].map((st) => {
-          const exact = leadBatch && st === leadSetup;
-          return {
-            url: st.url,
-            seq: exact ? leadBatch.firstSeq : st.track.sender.nextSequence,
-            rtptime: exact ? leadBatch.rtpTimestamp : st.track.rtpTimestampAt(now),
-          };
-        });
-        rtpInfo = formatRtpInfo(info);
-      } catch (err) {
-        conn.writeResponse(cseq, { status: 500 });
-        this.ctx.reportError(err, conn);
-        return;
-      }
-      conn.writeResponse(cseq, { status: 200, headers: [...base, ['RTP-Info', rtpInfo]] });
-      try {
-        session.play();
-      } catch (err) {
-        this.ctx.reportError(err, conn);
-        return;
-      }
-      this.ctx.sessionPlaying(session);
-    };
-
-    if (!leadSetup) {
-      answerAndPlay();
+    // Video starts at a keyframe; the other tracks wait for the session's video (if it has any).
+    const gated = (st: SessionTrack) => st.track.kind === 'video' || leadSetup !== undefined;
+    const rtpInfo = formatRtpInfo(
+      [...session.tracks.values()].map((st) =>
+        gated(st) ? { url: st.url } : { url: st.url, seq: st.track.sender.nextSequence },
+      ),
+    );
+    // Written here, before any packet or sender report of this session can reach a TCP client.
+    conn.writeResponse(request.headers.get('cseq'), {
+      status: 200,
+      headers: [...base, ['RTP-Info', rtpInfo]],
+    });
+    try {
+      session.play(this.ctx.limits.playStartTimeoutMs);
+    } catch (err) {
+      // Answered already: a failure to start is this client's alone, reported, not answered twice.
+      this.ctx.reportError(err, conn);
       return null;
     }
-    return this.answerAtNextKeyframe(session, leadSetup.track, base, answerAndPlay);
-  }
-
-  /**
-   * Today's PLAY timing, kept in this one place: the answer goes out right before the lead track's
-   * next keyframe (or after playStartTimeoutMs), so RTP-Info names exactly the first packet this
-   * client receives. The session stays as it was until then; a PAUSE (from any connection) or the
-   * session's end while it waits still answers it — as played and paused at once (200), or as a
-   * session that is gone (454).
-   */
-  private answerAtNextKeyframe(
-    session: Session,
-    lead: Track,
-    base: Array<[string, string]>,
-    answerAndPlay: (leadBatch?: { firstSeq: number; rtpTimestamp: number }) => void,
-  ): Promise<ResponseSpec | null> {
-    return new Promise<ResponseSpec | null>((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        cancelWait();
-        cancelOnEnd();
-        this.waitingPlays.delete(session);
-      };
-      const cancelWait = lead.onNextKeyframe((batch) => {
-        finish();
-        answerAndPlay(batch);
-        resolve(null);
-      });
-      const timer = setTimeout(() => {
-        finish();
-        answerAndPlay();
-        resolve(null);
-      }, this.ctx.limits.playStartTimeoutMs);
-      const cancel = (outcome: 'paused' | 'ended') => {
-        finish();
-        resolve(
-          outcome === 'paused'
-            ? { status: 200, headers: base }
-            : { status: 454, reason: 'session ended during PLAY', code: 'ERR_RTSP_SESSION_NOT_FOUND' },
-        );
-      };
-      this.waitingPlays.set(session, cancel);
-      const cancelOnEnd = session.onEnd(() => cancel('ended'));
-    });
+    this.ctx.sessionPlaying(session);
+    return null;
   }
 
   private pause(target: Target, session: Session): ResponseSpec {
     this.checkAggregate(target, session);
     session.pause();
-    this.waitingPlays.get(session)?.('paused');
     return { status: 200, headers: sessionHeader(session) };
   }
 

@@ -47,7 +47,10 @@ export interface RtspServerOptions {
    */
   maxBufferedBytes?: number;
   maxLagMs?: number;
-  /** Longest a PLAY answer waits for the next keyframe (default 5 s). */
+  /**
+   * Longest the other tracks of a session (audio) wait for its video's first keyframe before they
+   * start without it (default 5 s). PLAY itself is answered at once.
+   */
   playStartTimeoutMs?: number;
   /** Longest DESCRIBE waits for a new source's parameter sets (default 3 s). */
   describeWaitMs?: number;

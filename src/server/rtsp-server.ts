@@ -375,8 +375,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private sendSenderReports(): void {
     const reports = new Map<Track, Buffer>();
     for (const s of this.sessionTable.values()) {
-      // Only playing sessions: a PLAY not answered yet leaves its session as it was (its answer
-      // must come before anything else).
       if (s.state !== 'playing') continue;
       for (const st of s.tracks.values()) {
         if (!st.track.started) continue;

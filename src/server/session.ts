@@ -162,17 +162,25 @@ export class Session {
    * time to wall clock from the start. The caller has answered PLAY before: its answer must precede
    * the first packet. Returns false when the session was already playing (nothing to do).
    */
-  play(): boolean {
+  play(maxWaitMs = 5000): boolean {
     this.checkState('PLAY');
     if (this.setUp.size === 0) throw new RtspError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
     if (this.current === 'playing') return false;
     this.current = 'playing';
+    // The transports' gates make the start: video at its next keyframe, the other tracks with the
+    // session's video (at most maxWaitMs later), so audio and video begin together.
+    const lead = this.stream.leadTrack;
+    const leadSetup = lead && lead.kind === 'video' ? this.setUp.get(lead.id) : undefined;
+    const after = leadSetup && { transport: leadSetup.transport, maxWaitMs };
     for (const st of this.setUp.values()) {
-      st.transport.start(st.track.kind === 'video');
+      st.transport.start(st.track.kind === 'video', st === leadSetup ? undefined : after);
       st.track.subscribe(st.transport);
+      // A sender report right away lets the client map RTP time to wall clock from the start.
       const sr = this.hooks.senderReport(st.track);
       if (sr) st.transport.sendRtcp(sr);
     }
+    // Sources that can make a keyframe now are asked; requests from many joins share one.
+    for (const st of this.setUp.values()) if (st.track.kind === 'video') st.track.requestKeyframe();
     return true;
   }
 

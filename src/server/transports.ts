@@ -14,6 +14,48 @@ export interface TransportStats {
   droppedBatches: number;
 }
 
+/** Another transport of the same session to start with, and how long to wait for it at most. */
+export interface StartAfter {
+  transport: { readonly sending: boolean };
+  maxWaitMs: number;
+}
+
+/**
+ * The gates a transport passes before its first batch after `start`: another transport's start,
+ * then a keyframe. Shared by both transports; `open` says whether this batch may go.
+ */
+class StartGates {
+  private waitingForKeyframe = false;
+  private after: { readonly sending: boolean } | undefined;
+  private afterDeadlineMs = 0;
+  sentSinceStart = false;
+
+  reset(gateOnKeyframe: boolean, after: StartAfter | undefined): void {
+    this.waitingForKeyframe = gateOnKeyframe;
+    this.after = after?.transport;
+    this.afterDeadlineMs = after ? performance.now() + after.maxWaitMs : 0;
+    this.sentSinceStart = false;
+  }
+
+  /** Skip to the next keyframe (a TCP client that fell behind). */
+  waitForKeyframe(): void {
+    this.waitingForKeyframe = true;
+  }
+
+  open(batch: RtpPacketBatch): boolean {
+    if (this.after) {
+      if (!this.after.sending && performance.now() < this.afterDeadlineMs) return false;
+      this.after = undefined;
+    }
+    if (this.waitingForKeyframe) {
+      if (!batch.keyframe) return false;
+      this.waitingForKeyframe = false;
+    }
+    this.sentSinceStart = true;
+    return true;
+  }
+}
+
 /** How one track of one session reaches its client. */
 export interface SessionTransport extends TrackSink {
   readonly kind: 'udp' | 'tcp';
@@ -24,8 +66,15 @@ export interface SessionTransport extends TrackSink {
   readonly channels?: [number, number];
   /** Bytes written but not yet taken by the client's socket (TCP): what a slow reader costs us. */
   readonly queuedBytes: number;
-  /** Begins sending; video resumes only at a keyframe so the first decoded picture is clean. */
-  start(gateOnKeyframe: boolean): void;
+  /**
+   * Begins sending. With `gateOnKeyframe` (video) the first batch sent is a keyframe, so the first
+   * decoded picture is whole. With `after`, nothing is sent until that transport (the session's
+   * video) has sent its first batch, or `afterWaitMs` has passed: audio then starts with the
+   * picture, as it did when PLAY was answered at the keyframe.
+   */
+  start(gateOnKeyframe: boolean, after?: StartAfter): void;
+  /** True once started and past its gates: a batch has been sent since `start`. */
+  readonly sending: boolean;
   /** Stops sending (PAUSE); the transport stays allocated. */
   stop(): void;
   sendRtcp(packet: Buffer): void;
@@ -41,7 +90,7 @@ export class TcpInterleavedTransport implements SessionTransport {
   readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
   private active = false;
   private closed = false;
-  private waitingForKeyframe = true;
+  private readonly gates = new StartGates();
   private laggingSinceMs: number | undefined;
 
   constructor(
@@ -61,10 +110,14 @@ export class TcpInterleavedTransport implements SessionTransport {
     return `tcp interleaved=${this.channels[0]}-${this.channels[1]}`;
   }
 
-  start(gateOnKeyframe: boolean): void {
+  get sending(): boolean {
+    return this.active && this.gates.sentSinceStart;
+  }
+
+  start(gateOnKeyframe: boolean, after?: StartAfter): void {
     if (this.closed) return;
     this.active = true;
-    this.waitingForKeyframe = gateOnKeyframe;
+    this.gates.reset(gateOnKeyframe, after);
   }
 
   stop(): void {
@@ -77,16 +130,13 @@ export class TcpInterleavedTransport implements SessionTransport {
     if (this.socket.writableLength > this.limits.maxBufferedBytes) {
       // Behind: skip to the next keyframe rather than queue without bound.
       this.stats.droppedBatches++;
-      this.waitingForKeyframe = true;
+      this.gates.waitForKeyframe();
       const now = performance.now();
       this.laggingSinceMs ??= now;
       if (now - this.laggingSinceMs > this.limits.maxLagMs) this.onTooSlow();
       return;
     }
-    if (this.waitingForKeyframe) {
-      if (!batch.keyframe) return;
-      this.waitingForKeyframe = false;
-    }
+    if (!this.gates.open(batch)) return;
     this.laggingSinceMs = undefined;
     const framed = framedForChannel(batch, this.channels[0]);
     this.socket.write(framed);
@@ -120,7 +170,7 @@ export class UdpTransport implements SessionTransport {
   readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
   sendErrors = 0;
   private active = false;
-  private waitingForKeyframe = true;
+  private readonly gates = new StartGates();
   private closed = false;
 
   constructor(
@@ -167,11 +217,15 @@ export class UdpTransport implements SessionTransport {
     return `udp ${this.clientAddress}:${this.clientPorts[0]}-${this.clientPorts[1]}`;
   }
 
-  start(gateOnKeyframe: boolean): void {
+  get sending(): boolean {
+    return this.active && this.gates.sentSinceStart;
+  }
+
+  start(gateOnKeyframe: boolean, after?: StartAfter): void {
     // A closed transport's sockets are gone: sending on them would throw.
     if (this.closed) return;
     this.active = true;
-    this.waitingForKeyframe = gateOnKeyframe;
+    this.gates.reset(gateOnKeyframe, after);
   }
 
   stop(): void {
@@ -179,11 +233,7 @@ export class UdpTransport implements SessionTransport {
   }
 
   deliver(batch: RtpPacketBatch, _track: Track): void {
-    if (!this.active) return;
-    if (this.waitingForKeyframe) {
-      if (!batch.keyframe) return;
-      this.waitingForKeyframe = false;
-    }
+    if (!this.active || !this.gates.open(batch)) return;
     const socket = this.pair.rtp;
     const packets = batch.packets;
     for (let i = 0; i < packets.length; i++) {

@@ -27,6 +27,11 @@ export class FakeTransport implements SessionTransport {
     return `fake ${this.kind}`;
   }
 
+  /** Whether it has sent a batch since it started (a fake sends whatever it is given). */
+  get sending(): boolean {
+    return this.batches.length > 0;
+  }
+
   start(): void {
     this.calls.push('start');
     if (!this.closed) this.active = true;

@@ -53,7 +53,8 @@ describe('audio + video', { concurrency: 1 }, () => {
     const play = await c.request('PLAY', url, { Session: session });
     assert.equal(play.status, 200);
     const info = play.headers.get('rtp-info') ?? '';
-    assert.match(info, /trackID=0;seq=\d+;rtptime=\d+,url=.*trackID=1;seq=\d+;rtptime=\d+/);
+    // Both tracks start with the video's next keyframe, not known yet: the URLs only.
+    assert.match(info, /^url=\S*trackID=0,url=\S*trackID=1$/);
     c.close();
   });
 

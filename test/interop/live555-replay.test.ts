@@ -229,10 +229,7 @@ describe('live555 (openRTSP/VLC) replay with Digest', () => {
 
           const play = await c.send('PLAY', c.baseUrl, { ...c.sessionHeader(), Range: 'npt=0.000-' });
           assert.equal(play.status, 200, `PLAY ${base} with Digest uri ${base}`);
-          assert.match(
-            play.headers.get('rtp-info') ?? '',
-            new RegExp(`^url=${base}trackID=0;seq=\\d+;rtptime=\\d+$`),
-          );
+          assert.match(play.headers.get('rtp-info') ?? '', new RegExp(`^url=${base}trackID=0$`));
           assertNoCredentials(play);
 
           if (transport === 'tcp') {
@@ -274,7 +271,7 @@ describe('live555 (openRTSP/VLC) replay with Digest', () => {
       c.sessionId = (setup.headers.get('session') ?? '').split(';')[0];
       const play = await c.send('PLAY', withCredentials, { ...c.sessionHeader(), Range: 'npt=0.000-' });
       assert.equal(play.status, 200);
-      assert.match(play.headers.get('rtp-info') ?? '', new RegExp(`^url=${base}trackID=0;`));
+      assert.match(play.headers.get('rtp-info') ?? '', new RegExp(`^url=${base}trackID=0$`));
       for (const res of c.responses) assertNoCredentials(res);
       assert.equal((await c.send('TEARDOWN', withCredentials, c.sessionHeader())).status, 200);
     } finally {

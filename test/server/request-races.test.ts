@@ -122,50 +122,51 @@ describe('odd requests leave the server consistent', () => {
     }
   });
 
-  it('a PLAY waiting for its keyframe is answered when another connection tears down (454) or pauses (200)', async () => {
-    const m = await manualServer();
+  it('PLAY is answered at once with no keyframe in sight; the first packet is the next keyframe', async () => {
+    const m = await manualServer({ rtcpIntervalMs: 100 });
     try {
+      m.push(true); // the track has started: sender reports have something to say
+      m.push(false);
       const a = await RawRtspClient.connect(m.server.port);
       const b = await RawRtspClient.connect(m.server.port);
-      for (const [method, expected] of [
-        ['TEARDOWN', 454],
-        ['PAUSE', 200],
-      ] as const) {
-        const s = await a.request('SETUP', `${m.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
-        const id = sessionId(s);
-        const play = a.request('PLAY', m.url, { Session: id });
-        await new Promise((r) => setTimeout(r, 100));
-        assert.equal((await b.request(method, m.url, { Session: id })).status, 200);
-        const answer = await play;
-        assert.equal(answer.status, expected, `PLAY after ${method}`);
-        assert.equal(answer.headers.get('rtp-info'), undefined);
-        if (method === 'PAUSE') await a.request('TEARDOWN', m.url, { Session: id });
-      }
+      a.recordArrivals = true;
+      const s = await a.request('SETUP', `${m.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
+      const id = sessionId(s);
+      const t0 = performance.now();
+      const play = await a.request('PLAY', m.url, { Session: id });
+      // No frame is pushed until PLAY is answered: an answer that waited for a keyframe never comes.
+      assert.equal(play.status, 200);
+      assert.ok(performance.now() - t0 < 1000, `PLAY answered after ${performance.now() - t0} ms`);
+      // Neither seq nor rtptime: the client's first packet is not known yet.
+      assert.equal(play.headers.get('rtp-info'), `url=${m.url}/trackID=0`);
+      m.push(false);
+      m.push(false);
+      await new Promise((r) => setTimeout(r, 300)); // three report intervals
+      assert.equal(a.frames.filter((f) => f.channel === 0).length, 0, 'no P frame before the keyframe');
+      m.push(true);
+      await a.waitFor(() => a.frames.some((f) => f.channel === 0));
+      const first = a.frames.find((f) => f.channel === 0)!.data;
+      assert.equal(first[12] & 0x1f, 7, 'the first packet is the SPS in front of the IDR');
+      // The answers came first; sender reports (channel 1) and RTP after them.
+      assert.deepEqual(a.arrivals.slice(0, 2), ['response 200', 'response 200']);
+      assert.ok(
+        a.arrivals.slice(2).every((x) => x.startsWith('frame')),
+        a.arrivals.join(),
+      );
+
+      // PAUSE and TEARDOWN from another connection act on a playing session as usual.
+      assert.equal((await b.request('PAUSE', m.url, { Session: id })).status, 200);
+      const before = a.frames.length;
+      m.push(true);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(a.frames.filter((f, i) => i >= before && f.channel === 0).length, 0, 'paused');
+      assert.equal((await a.request('PLAY', m.url, { Session: id })).status, 200);
+      assert.equal((await b.request('TEARDOWN', m.url, { Session: id })).status, 200);
       // The connection is in step: the next request gets the next answer.
       assert.equal((await a.request('OPTIONS', '*')).status, 200);
       assert.equal(m.server.sessions().length, 0);
       a.close();
       b.close();
-    } finally {
-      await m.server.close();
-    }
-  });
-
-  it('no sender report goes out while PLAY waits: its answer comes first', async () => {
-    const m = await manualServer({ rtcpIntervalMs: 100 });
-    try {
-      m.push(true); // the track has started: sender reports would have something to say
-      const c = await RawRtspClient.connect(m.server.port);
-      c.recordArrivals = true;
-      const s = await c.request('SETUP', `${m.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast' });
-      const play = c.request('PLAY', m.url, { Session: sessionId(s) });
-      await new Promise((r) => setTimeout(r, 600)); // six report intervals
-      m.push(true);
-      assert.equal((await play).status, 200);
-      await c.waitFor(() => c.arrivals.length >= 4);
-      assert.deepEqual(c.arrivals.slice(0, 2), ['response 200', 'response 200']);
-      assert.ok(c.arrivals.slice(2).every((a) => a.startsWith('frame')));
-      c.close();
     } finally {
       await m.server.close();
     }

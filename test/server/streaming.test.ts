@@ -1,4 +1,4 @@
-// RTP delivery over TCP and UDP against a real server: RTP-Info exactness, keyframe start,
+// RTP delivery over TCP and UDP against a real server: RTP-Info truth, keyframe start,
 // session keepalive and reclaim, the status view.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -12,10 +12,11 @@ function sessionId(value: string | undefined): string {
   return (value ?? '').split(';')[0];
 }
 
-function rtpInfoOf(value: string | undefined): { seq: number; rtptime: number; url: string } {
-  const m = /url=([^;,]+);seq=(\d+);rtptime=(\d+)/.exec(value ?? '');
+/** The url of a one-track RTP-Info: a video track's first packet is not known when PLAY is answered. */
+function rtpInfoUrl(value: string | undefined): string {
+  const m = /^url=([^;,]+)$/.exec(value ?? '');
   assert.ok(m, `RTP-Info: ${value}`);
-  return { url: m[1], seq: Number(m[2]), rtptime: Number(m[3]) };
+  return m[1];
 }
 
 function bindUdp(port: number): Promise<UdpSocket | null> {
@@ -57,7 +58,7 @@ describe('streaming', () => {
     await ts.close();
   });
 
-  it('TCP: RTP-Info names exactly the first packet, which starts an IDR with SPS first', async () => {
+  it('TCP: RTP-Info names the track only; the first packet starts an IDR with SPS first', async () => {
     const c = await RawRtspClient.connect(ts.port);
     await c.request('DESCRIBE', ts.url);
     const s = await c.request('SETUP', `${ts.url}/trackID=0`, {
@@ -69,13 +70,10 @@ describe('streaming', () => {
       Range: 'npt=0.000-',
     });
     assert.equal(play.status, 200);
-    const info = rtpInfoOf(play.headers.get('rtp-info'));
-    assert.equal(info.url, `${ts.url}/trackID=0`);
+    assert.equal(rtpInfoUrl(play.headers.get('rtp-info')), `${ts.url}/trackID=0`);
     await c.waitFor(() => c.frames.filter((f) => f.channel === 0).length >= 50);
     const rtp = c.frames.filter((f) => f.channel === 0);
     const first = readRtpHeader(rtp[0].data);
-    assert.equal(first.sequenceNumber, info.seq);
-    assert.equal(first.timestamp, info.rtptime);
     assert.equal(first.payloadType, 96);
     assert.equal(rtp[0].data[first.payloadOffset] & 0x1f, 7, 'first NAL is an SPS');
     // Sequence numbers are contiguous (mod 2^16) and the marker closes each access unit.
@@ -92,7 +90,7 @@ describe('streaming', () => {
     await waitUntil(() => ts.server.sessions().length === 0);
   });
 
-  it('UDP: server_port and ssrc in the answer, packets arrive from them, RTP-Info matches', async () => {
+  it('UDP: server_port and ssrc in the answer, packets arrive from them, the first starts an IDR', async () => {
     const [rtpSock, rtcpSock] = await bindUdpPair();
     const packets: Buffer[] = [];
     const fromPorts = new Set<number>();
@@ -115,11 +113,10 @@ describe('streaming', () => {
     const ssrc = /ssrc=([0-9A-Fa-f]{8})/.exec(transport);
     assert.ok(ssrc, transport);
     const play = await c.request('PLAY', ts.url, { Session: sessionId(s.headers.get('session')) });
-    const info = rtpInfoOf(play.headers.get('rtp-info'));
+    assert.equal(rtpInfoUrl(play.headers.get('rtp-info')), `${ts.url}/trackID=0`);
     await waitUntil(() => packets.length >= 30);
     const first = readRtpHeader(packets[0]);
-    assert.equal(first.sequenceNumber, info.seq);
-    assert.equal(first.timestamp, info.rtptime);
+    assert.equal(packets[0][first.payloadOffset] & 0x1f, 7, 'first NAL is an SPS');
     assert.equal(first.ssrc, Number.parseInt(ssrc[1], 16));
     assert.deepEqual([...fromPorts], [Number(m[1])]);
     const [view] = ts.server.sessions();

@@ -12,7 +12,8 @@ export interface TestPatternSourceOptions extends TestPatternOptions {
   signal?: AbortSignal;
   /**
    * Answer a client waiting for a keyframe with an IDR at the next frame instead of at the GOP end
-   * (default true). At most one such IDR per second, so a crowd of joiners cannot flood the stream.
+   * (default true). The track coalesces joins into one IDR and forces at most one in
+   * FORCED_KEYFRAME_MIN_FRAMES frames, so a crowd of joiners cannot flood the stream.
    */
   keyframeOnJoin?: boolean;
   /**
@@ -36,8 +37,6 @@ export interface TestPatternStats {
   encodeMs: number;
 }
 
-const MIN_FORCED_IDR_INTERVAL_MS = 1000;
-
 /**
  * The built-in live source: draws and encodes the test pattern in real time (see TestPatternEncoder)
  * and pushes each frame into a track. Needs nothing outside Node.
@@ -53,7 +52,6 @@ export class TestPatternSource extends EventEmitter<SourceEvents> implements Sou
   private timer: NodeJS.Timeout | undefined;
   private startedAtMs = 0;
   private running = false;
-  private lastForcedIdrMs = Number.NEGATIVE_INFINITY;
   private readonly frameIntervalMs: number;
   private track: Track | undefined;
   private audioTrack: Track | undefined;
@@ -83,12 +81,8 @@ export class TestPatternSource extends EventEmitter<SourceEvents> implements Sou
     this.audioTrack = audioTrack;
     if (this.audioTrack) this.tone = new ToneGenerator(this.audioTrack.codec.clockRate);
     if (this.options.keyframeOnJoin !== false) {
-      track.onKeyframeRequest = () => {
-        const now = performance.now();
-        if (now - this.lastForcedIdrMs < MIN_FORCED_IDR_INTERVAL_MS) return;
-        this.lastForcedIdrMs = now;
-        this.encoder.requestKeyframe();
-      };
+      // Track.requestKeyframe coalesces and bounds the requests; the encoder makes the next frame an IDR.
+      track.onKeyframeRequest = () => this.encoder.requestKeyframe();
     }
   }
 
