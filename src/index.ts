@@ -29,7 +29,7 @@ export type { MjpegTrackOptions } from './media/formats/mjpeg.js';
 export { MjpegTrackCodec } from './media/formats/mjpeg.js';
 export type { OpusTrackOptions } from './media/formats/opus.js';
 export { OpusTrackCodec } from './media/formats/opus.js';
-export type { RtpRandomSource, StreamOptions, VideoTrackOptions } from './media/stream.js';
+export type { RtpRandomSource, StreamEvents, StreamOptions, VideoTrackOptions } from './media/stream.js';
 export { rtpRandom, Stream } from './media/stream.js';
 export type { PushOptions, TrackCodec, TrackSink, TrackStats } from './media/track.js';
 export { Track } from './media/track.js';
