@@ -19,11 +19,12 @@ export const LAYERS: Record<string, readonly string[]> = {
   rtp: ['protocol'],
   codecs: ['rtp'],
   media: ['codecs', 'rtp', 'protocol'],
+  client: ['media', 'codecs', 'rtp', 'protocol'],
   server: ['media', 'codecs', 'rtp', 'protocol'],
-  sources: ['media', 'codecs', 'rtp', 'protocol', 'vendor'],
-  cli: ['server', 'sources', 'media', 'codecs', 'rtp', 'protocol'],
+  sources: ['client', 'media', 'codecs', 'rtp', 'protocol', 'vendor'],
+  cli: ['server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
   vendor: [],
-  index: ['server', 'sources', 'media', 'codecs', 'rtp', 'protocol'],
+  index: ['server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
 };
 
 const PURE = new Set(['protocol', 'rtp', 'codecs']);
@@ -112,6 +113,12 @@ describe('layers', () => {
       violation('server', '../sources/x.js', 'sources') ?? '',
       /server\/ may not import sources\//,
     );
+    assert.match(violation('client', '../server/x.js', 'server') ?? '', /client\/ may not import server\//);
+    assert.match(
+      violation('client', '../sources/x.js', 'sources') ?? '',
+      /client\/ may not import sources\//,
+    );
+    assert.equal(violation('sources', '../client/rtsp-client.js', 'client'), undefined);
     assert.match(violation('rtp', 'node:dgram', undefined) ?? '', /pure/);
     assert.match(violation('media', 'pino', undefined) ?? '', /may not import pino/);
     assert.equal(violation('media', '../codecs/h264/sps.js', 'codecs'), undefined);
