@@ -2,10 +2,14 @@
 // byte, over TCP and UDP, with each authentication scheme; refusals are typed; keepalives hold a UDP
 // session; a restarted server is reconnected to.
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { RtspClientError, RtspResponseError } from '../../src/client/errors.js';
 import { RtspClient, type RtspClientOptions, type RtspClientUnit } from '../../src/client/rtsp-client.js';
 import { TrackReceiver } from '../../src/client/track-receiver.js';
+import { digestResponse, ha1, parseAuthorization } from '../../src/protocol/headers/authorization.js';
+import { RtspParser } from '../../src/protocol/parser.js';
+import { serializeResponse } from '../../src/protocol/serializer.js';
 import { writeRtpHeader } from '../../src/rtp/packet.js';
 import type { AuthOptions } from '../../src/server/auth.js';
 import { createServer, type RtspServer, type RtspServerOptions } from '../../src/server/rtsp-server.js';
@@ -106,6 +110,12 @@ async function roundTrip(serverOptions: RtspServerOptions, clientOptions: RtspCl
     assert.equal(tracks.length, 1);
     assert.equal(tracks[0].clockRate, 90000);
     await receiveAndCheck(client, 30);
+    // The receiver reports reach the server (rtcpIntervalMs 200 below).
+    const waitUntil = Date.now() + 5000;
+    while (fed.server.sessions()[0]?.tracks[0]?.receiverReport === undefined && Date.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(fed.server.sessions()[0]?.tracks[0]?.receiverReport?.cumulativeLost, 0);
     const stats = client.stats().get(0)!;
     assert.equal(stats.packetsLost, 0);
     assert.ok(stats.packetsReceived > 30);
@@ -117,7 +127,7 @@ async function roundTrip(serverOptions: RtspServerOptions, clientOptions: RtspCl
 
 describe('RtspClient against our server', () => {
   it('TCP interleaved, no auth: the units pushed come out', async () => {
-    await roundTrip({}, { transport: 'tcp' });
+    await roundTrip({}, { transport: 'tcp', rtcpIntervalMs: 200 });
   });
 
   it('UDP with Digest MD5 (credentials in the URL)', async () => {
@@ -136,11 +146,11 @@ describe('RtspClient against our server', () => {
   it('TCP with Digest SHA-256, UDP with Basic', async () => {
     await roundTrip(
       { auth: { users: USERS, digestAlgorithms: ['SHA-256'] } },
-      { transport: 'tcp', user: 'alice', password: 's3cret' },
+      { transport: 'tcp', user: 'alice', password: 's3cret', rtcpIntervalMs: 200 },
     );
     await roundTrip(
       { auth: { users: USERS, methods: ['basic'] } },
-      { transport: 'udp', user: 'alice', password: 's3cret' },
+      { transport: 'udp', user: 'alice', password: 's3cret', rtcpIntervalMs: 200 },
     );
   });
 
@@ -240,6 +250,58 @@ describe('RtspClient against our server', () => {
       await assert.rejects(client.describe(), { name: 'AbortError' });
     } finally {
       await fed.close();
+    }
+  });
+});
+
+describe('RtspClient Digest without qop (RFC 2069)', () => {
+  it('answers a challenge that offers no qop with the plain response', async () => {
+    const seen: string[] = [];
+    const server = createNetServer((socket) => {
+      const parser = new RtspParser();
+      socket.on('data', (chunk) => {
+        for (const m of parser.push(chunk)) {
+          if (m.kind !== 'request') continue;
+          const cseq = m.headers.get('cseq') ?? '0';
+          const authorization = m.headers.get('authorization');
+          if (authorization === undefined) {
+            socket.write(
+              serializeResponse({
+                status: 401,
+                headers: { CSeq: cseq, 'WWW-Authenticate': 'Digest realm="old cam", nonce="abc123"' },
+              }),
+            );
+            continue;
+          }
+          seen.push(authorization);
+          socket.write(
+            serializeResponse({ status: 200, headers: { CSeq: cseq, Public: 'OPTIONS, DESCRIBE' } }),
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const url = `rtsp://127.0.0.1:${port}/cam`;
+      const client = new RtspClient(url, { user: 'bob', password: 'pw' });
+      assert.deepEqual(await client.requestOptions(), ['OPTIONS', 'DESCRIBE']);
+      await client.close();
+      assert.equal(seen.length, 1);
+      const creds = parseAuthorization(seen[0]);
+      assert.equal(creds.scheme, 'digest');
+      if (creds.scheme !== 'digest') return;
+      assert.equal(creds.digest.qop, undefined);
+      const expected = digestResponse({
+        algorithm: 'MD5',
+        ha1: ha1('MD5', 'bob', 'old cam', 'pw'),
+        nonce: 'abc123',
+        method: 'OPTIONS',
+        uri: url,
+      });
+      assert.equal(creds.digest.response, expected);
+    } finally {
+      server.close();
     }
   });
 });
