@@ -1,5 +1,16 @@
 // The library's public surface. CLI-only dependencies (pino, ...) are not reachable from here.
 
+/** The RTSP client: pulls a stream from any RTSP server and gives its depacketized units (see RtspClient). */
+export { RtspClientError, RtspResponseError } from './client/errors.js';
+export type {
+  ClientTrack,
+  RtspClientEvents,
+  RtspClientOptions,
+  RtspClientReconnectInfo,
+  RtspClientUnit,
+  TrackReceptionStats,
+} from './client/rtsp-client.js';
+export { RtspClient } from './client/rtsp-client.js';
 // Depacketizers: the receiving side of each format, for relays, recording and RTSP clients.
 export type { AacAccessUnit, AacDepacketizerOptions, AacLayout } from './codecs/aac/depacketizer.js';
 export { AacDepacketizer } from './codecs/aac/depacketizer.js';

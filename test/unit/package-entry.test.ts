@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import * as smolrtsp from '../../src/index.js';
 
 describe('package entry', () => {
-  it('exports one TrackCodec per format, the depacketizers, RtpSender and MediaFormatError', () => {
+  it('exports one TrackCodec per format, the depacketizers, RtpSender, MediaFormatError and the RTSP client', () => {
     const names = [
       'H264TrackCodec',
       'H265TrackCodec',
@@ -25,6 +25,9 @@ describe('package entry', () => {
       'MediaFormatError',
       'PictureOrderError',
       'RtpFormatError',
+      'RtspClient',
+      'RtspClientError',
+      'RtspResponseError',
     ];
     const exported = smolrtsp as unknown as Record<string, unknown>;
     assert.deepEqual(
