@@ -186,6 +186,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   private closed = false;
   private reconnecting = false;
   private connectionGen = 0;
+  /** Ends the wait before the next reconnect attempt (on close). */
+  private wakeReconnect: (() => void) | undefined;
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
@@ -785,7 +787,14 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     for (let attempt = 1; !this.closed; attempt++) {
       const delayMs = Math.min(max, initial * 2 ** Math.min(attempt - 1, 30));
       this.emit('reconnect', { attempt, delayMs, error });
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wakeReconnect = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeReconnect = undefined;
       if (this.closed) break;
       try {
         await this.establish();
@@ -829,6 +838,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.socket?.destroy();
     this.socket = undefined;
     this.socket = undefined;
+    this.wakeReconnect?.();
     for (const q of this.queues) q.end(error);
     this.queues.clear();
     if (error) this.emitError(error);

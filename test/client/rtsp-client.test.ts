@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { RtspClientError, RtspResponseError } from '../../src/client/errors.js';
 import { RtspClient, type RtspClientOptions, type RtspClientUnit } from '../../src/client/rtsp-client.js';
 import { TrackReceiver } from '../../src/client/track-receiver.js';
+import { AacTrackCodec } from '../../src/media/formats/aac.js';
 import { digestResponse, ha1, parseAuthorization } from '../../src/protocol/headers/authorization.js';
 import { RtspParser } from '../../src/protocol/parser.js';
 import { serializeResponse } from '../../src/protocol/serializer.js';
@@ -250,6 +251,51 @@ describe('RtspClient against our server', () => {
       await assert.rejects(client.describe(), { name: 'AbortError' });
     } finally {
       await fed.close();
+    }
+  });
+});
+
+describe('RtspClient with audio', () => {
+  it('AAC (mpeg4-generic) over UDP: raw AUs out as pushed, fragmented ones reassembled', async () => {
+    const server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [41000, 41999] });
+    const track = server.addStream('/aac', { tracks: [new AacTrackCodec({ input: 'raw', config: '1190' })] })
+      .tracks[0]!;
+    const au = (n: number) => {
+      const b = Buffer.alloc(n % 4 === 0 ? 2500 : 300 + n);
+      b.writeUInt32BE(n, 0);
+      for (let i = 4; i < b.length; i++) b[i] = (n + i) & 0xff;
+      return b;
+    };
+    let n = 0;
+    const timer = setInterval(() => {
+      track.push(au(n), { pts: Math.round((n * 1024 * 1e6) / 48000) });
+      n++;
+    }, 20);
+    try {
+      const client = new RtspClient(`rtsp://127.0.0.1:${server.port}/aac`, { transport: 'udp' });
+      const [t] = await client.start();
+      assert.equal(t.codec, 'MPEG4-GENERIC');
+      assert.equal(t.clockRate, 48000);
+      const got: RtspClientUnit[] = [];
+      const deadline = setTimeout(() => void client.close(), 15_000);
+      for await (const unit of client.units()) {
+        got.push(unit);
+        if (got.length >= 20) break;
+      }
+      clearTimeout(deadline);
+      assert.equal(got.length, 20);
+      const first = (got[0].data as Buffer).readUInt32BE(0);
+      for (const unit of got) {
+        const k = (unit.data as Buffer).readUInt32BE(0);
+        assert.deepEqual(unit.data, au(k));
+        assert.equal(unit.rtpTimestamp - got[0].rtpTimestamp, (k - first) * 1024);
+        assert.ok(Math.abs(unit.pts - got[0].pts - ((k - first) * 1024 * 1e6) / 48000) < 1, `AU ${k} pts`);
+      }
+      assert.equal(client.stats().get(0)?.packetsLost, 0);
+      await client.close();
+    } finally {
+      clearInterval(timer);
+      await server.close();
     }
   });
 });
