@@ -7,7 +7,7 @@ import type { SessionTransport } from './transports.js';
 
 /**
  * Where a session is in its life (RFC 2326 A.2): `ready` once set up, `playing` and `paused` after
- * PLAY and PAUSE, `recording` for RECORD (publishing, not offered yet), `ended` for good.
+ * PLAY and PAUSE, `recording` after RECORD (a publisher's session), `ended` for good.
  */
 export type SessionState = 'ready' | 'playing' | 'paused' | 'recording' | 'ended';
 
@@ -19,6 +19,8 @@ export type EndReason =
   | 'shutdown'
   | 'slow'
   | 'stream-removed'
+  /** The path's publisher left and the path ends its players (publishEnd: 'end'). */
+  | 'unpublished'
   | 'error';
 
 /** The requests that act on a session, and the states each is valid in (checked like gortsplib's checkState). */
@@ -26,7 +28,7 @@ const VALID_IN: Record<'SETUP' | 'PLAY' | 'PAUSE' | 'RECORD', readonly SessionSt
   SETUP: ['ready', 'paused'],
   PLAY: ['ready', 'playing', 'paused'],
   PAUSE: ['ready', 'playing', 'paused'],
-  RECORD: ['ready'],
+  RECORD: ['ready', 'recording'],
 };
 
 export type SessionMethod = keyof typeof VALID_IN;
@@ -99,6 +101,8 @@ export class Session {
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   lastActivityMs = performance.now();
   lastActivityAt = Date.now();
+  /** A publisher's session: takes the RTP it sends for a track (set by SETUP with mode=record). */
+  ingest: ((trackId: number, packet: Buffer) => void) | undefined;
 
   constructor(
     id: string,
@@ -182,6 +186,19 @@ export class Session {
     // Sources that can make a keyframe now are asked; requests from many joins share one.
     for (const st of this.setUp.values()) if (st.track.kind === 'video') st.track.requestKeyframe();
     return true;
+  }
+
+  /** RECORD: the publisher's session starts taking media; its transports never send. */
+  record(): void {
+    this.checkState('RECORD');
+    if (this.setUp.size === 0) throw new RtspError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
+    this.current = 'recording';
+  }
+
+  /** RTP from a publisher for one of its tracks: a sign of life, then the media. */
+  receiveRtp(trackId: number, packet: Buffer): void {
+    this.touch();
+    this.ingest?.(trackId, packet);
   }
 
   /** PAUSE: stops sending; the transports stay allocated. Valid in ready (it stays ready) and paused. */
