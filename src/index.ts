@@ -57,6 +57,7 @@ export type {
 } from './server/rtsp-server.js';
 export { createServer, ListenError, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
+export type { IngestStats, PublishEnd, PublishPathOptions } from './server/publish.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
 export type { SourceSpec } from './sources/create-source.js';
