@@ -124,6 +124,21 @@ describe('publish: requests and bad publishers', () => {
     c.close();
   });
 
+  it('an oversized SDP: 413; a format we cannot take: 415 naming it', async () => {
+    const c = await RawRtspClient.connect(server.port);
+    const big = `${h264Sdp()}${'a=x-pad:0123456789abcdef0123456789abcdef\r\n'.repeat(2000)}`;
+    const r = await c.request('ANNOUNCE', `${base}/live`, { 'Content-Type': 'application/sdp' }, big);
+    assert.equal(r.status, 413);
+    c.close();
+    const d = await RawRtspClient.connect(server.port);
+    const vp8 = h264Sdp().replace('H264/90000', 'VP8/90000');
+    const u = await d.request('ANNOUNCE', `${base}/live`, { 'Content-Type': 'application/sdp' }, vp8);
+    assert.equal(u.status, 415);
+    assert.match(u.body.toString(), /cannot publish video VP8/);
+    d.close();
+    await d.closed;
+  });
+
   it('RECORD without SETUP: 455', async () => {
     const c = await RawRtspClient.connect(server.port);
     const a = await c.request('ANNOUNCE', `${base}/live`, { 'Content-Type': 'application/sdp' }, h264Sdp());
@@ -329,6 +344,40 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
       }
     });
   }
+});
+
+describe('publish: with users, publishing needs one', { skip: !HAVE_FFMPEG && 'ffmpeg missing' }, () => {
+  it('ffmpeg without credentials is refused (401); with them it publishes', async (t) => {
+    if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+    const server = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      rtpPortRange: [45000, 45999],
+      auth: { users: [{ name: 'pub', password: 'secret' }] },
+    });
+    try {
+      server.addPublishPath('/live');
+      const url = `rtsp://127.0.0.1:${server.port}/live`;
+      const anonymous = await run(
+        'ffmpeg',
+        ['-nostdin', '-v', 'error', ...LIVE_INPUT.slice(0, 4), '-t', '1', ...LIVE_CODEC, '-f', 'rtsp', url],
+        30_000,
+      );
+      assert.notEqual(anonymous.code, 0);
+      assert.match(anonymous.stderr, /401|Unauthorized/);
+      const authed = `rtsp://pub:secret@127.0.0.1:${server.port}/live`;
+      const publisher = publish(authed, 'tcp', LIVE_INPUT, LIVE_CODEC);
+      try {
+        await untilPublished(server, '/live');
+        const probe = await ffprobeStreams(authed);
+        assert.deepEqual(probe.lines, ['h264,320,240'], probe.stderr);
+      } finally {
+        await stop(publisher);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 /** Resolves once the path has no publisher any more. */
