@@ -268,9 +268,13 @@ export class Session {
     }
   }
 
-  /** True when the session rides on an open TCP connection: the connection itself is the keepalive. */
+  /**
+   * True when the session rides on an open TCP connection: the connection itself is the keepalive.
+   * Not for a publisher: one that stops sending while its connection stays open has stalled, and
+   * its players should not wait on it for ever.
+   */
   get keptAliveByConnection(): boolean {
-    if (this.owner.closed) return false;
+    if (this.owner.closed || this.current === 'recording') return false;
     for (const st of this.setUp.values()) if (st.transport.kind === 'tcp') return true;
     return false;
   }

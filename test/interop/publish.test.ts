@@ -346,6 +346,46 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
   }
 });
 
+describe('publish: a publisher that stops sending', () => {
+  it('over an open TCP connection is reclaimed by the session timeout, and the path frees', {
+    timeout: 15_000,
+  }, async () => {
+    const server = await createServer({ host: '127.0.0.1', port: 0, sessionTimeoutSec: 1 });
+    try {
+      server.addPublishPath('/live', { publishEnd: 'end' });
+      const base = `rtsp://127.0.0.1:${server.port}`;
+      const a = await RawRtspClient.connect(server.port);
+      assert.equal(
+        (await a.request('ANNOUNCE', `${base}/live`, { 'Content-Type': 'application/sdp' }, h264Sdp()))
+          .status,
+        200,
+      );
+      const s = await a.request('SETUP', `${base}/live/streamid=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record',
+      });
+      const session = (s.headers.get('session') ?? '').split(';')[0];
+      assert.equal((await a.request('RECORD', `${base}/live`, { Session: session })).status, 200);
+      assert.equal(server.getStream('/live')?.unavailableReason, undefined);
+      const ended = new Promise<string>((resolve) =>
+        server.on('sessionEnd', (_info, reason) => resolve(reason)),
+      );
+      assert.equal(await ended, 'timeout');
+      assert.equal(server.getStream('/live')?.unavailableReason, 'no one is publishing');
+      // Another publisher may take the path now.
+      const b = await RawRtspClient.connect(server.port);
+      assert.equal(
+        (await b.request('ANNOUNCE', `${base}/live`, { 'Content-Type': 'application/sdp' }, h264Sdp()))
+          .status,
+        200,
+      );
+      a.close();
+      b.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('publish: with users, publishing needs one', { skip: !HAVE_FFMPEG && 'ffmpeg missing' }, () => {
   it('ffmpeg without credentials is refused (401); with them it publishes', async (t) => {
     if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
