@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
-import { ffmpegDecode, ffprobeStreams } from '../helpers/clients.js';
+import { ffmpegDecode, ffprobeStreams, gstDecode } from '../helpers/clients.js';
 import { RawRtspClient } from '../helpers/rtsp-client.js';
 import { sampleParameterSets } from '../helpers/synthetic.js';
 import { hasTool, requireTools, run } from '../helpers/tools.js';
@@ -224,6 +224,11 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
         const played = await ffmpegDecode(url, 'tcp', 2);
         assert.equal(played.errors, '');
         assert.ok(played.frames >= 40, `decoded ${played.frames} frames`);
+        if (hasTool('gst-launch-1.0')) {
+          const gst = await gstDecode(url, transport, 3);
+          assert.equal(gst.errors, '');
+          assert.ok(gst.frames >= 25, `GStreamer decoded ${gst.frames} frames`);
+        }
         const st = server.publishStats(path)!;
         assert.equal(st.wrongPayloadType + st.wrongSsrc + st.malformed + st.oversized, 0, JSON.stringify(st));
       } finally {
@@ -283,6 +288,48 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
       await stop(publisher);
     }
   });
+
+  const FORMATS: Array<{ name: string; codec: string[]; expect: string; audio?: boolean }> = [
+    {
+      name: 'H.265',
+      codec: ['-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=25', '-pix_fmt', 'yuv420p'],
+      expect: 'hevc',
+    },
+    {
+      name: 'MJPEG',
+      codec: ['-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '5', '-huffman', 'default'],
+      expect: 'mjpeg',
+    },
+    { name: 'Opus', codec: ['-vn', '-c:a', 'libopus', '-b:a', '64k'], expect: 'opus', audio: true },
+    {
+      name: 'G.711 µ-law',
+      codec: ['-vn', '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1'],
+      expect: 'pcm_mulaw',
+      audio: true,
+    },
+  ];
+  for (const f of FORMATS) {
+    it(`${f.name} published live: ffprobe sees ${f.expect}, ffmpeg decodes without errors`, async (t) => {
+      if (!requireTools(t, 'ffmpeg', 'ffprobe')) return;
+      const path = `/fmt-${f.expect}`;
+      server.addPublishPath(path);
+      const url = `rtsp://127.0.0.1:${server.port}${path}`;
+      const input = f.audio
+        ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '20']
+        : LIVE_INPUT;
+      const publisher = publish(url, 'tcp', input, f.codec);
+      try {
+        await untilPublished(server, path);
+        const probe = await ffprobeStreams(url, { entries: 'codec_name' });
+        assert.deepEqual(probe.lines, [f.expect], probe.stderr);
+        const played = await ffmpegDecode(url, 'tcp', 2, { audio: f.audio });
+        assert.equal(played.errors, '');
+        assert.ok(played.frames >= (f.audio ? 40 : 40), `decoded ${played.frames} frames`);
+      } finally {
+        await stop(publisher);
+      }
+    });
+  }
 
   it('a second ffmpeg publisher is refused while the first publishes', async (t) => {
     if (!requireTools(t, 'ffmpeg')) return;
