@@ -352,7 +352,7 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
   });
 
   for (const publishEnd of ['wait', 'end'] as const) {
-    it(`the publisher killed: players ${publishEnd === 'wait' ? 'are parked' : 'get BYE and end'} (publishEnd: '${publishEnd}')`, async (t) => {
+    it(`the publisher killed: players ${publishEnd === 'wait' ? 'are parked, then get the next publisher' : 'get BYE and end'} (publishEnd: '${publishEnd}')`, async (t) => {
       if (!requireTools(t, 'ffmpeg')) return;
       const path = `/gone-${publishEnd}`;
       server.addPublishPath(path, { publishEnd });
@@ -381,6 +381,18 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
           );
           assert.equal(byes(), 0);
           assert.equal((await player.request('DESCRIBE', url)).status, 503);
+          // The next publisher (same format) reaches the parked player on its session.
+          const before = player.frames.filter((f) => f.channel === 0).length;
+          const next = publish(url, 'tcp', LIVE_INPUT, LIVE_CODEC);
+          try {
+            await untilPublished(server, path);
+            await player.waitFor(
+              () => player.frames.filter((f) => f.channel === 0).length > before + 50,
+              10_000,
+            );
+          } finally {
+            await stop(next);
+          }
         } else {
           await player.waitFor(() => byes() > 0, 5000);
           assert.ok(!server.sessions().some((x) => x.id === session), 'player session ended');
