@@ -48,6 +48,7 @@ export { createAuthenticator, ha1 } from './server/auth.js';
 export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';
 export type { IpFilterOptions } from './server/ip-filter.js';
 export { createIpFilter } from './server/ip-filter.js';
+export type { IngestStats, PublishEnd, PublishPathOptions } from './server/publish.js';
 export type {
   ConnectionInfo,
   RefusalInfo,
@@ -57,7 +58,6 @@ export type {
 } from './server/rtsp-server.js';
 export { createServer, ListenError, RtspServer, VERSION } from './server/rtsp-server.js';
 export type { SessionInfo, SessionState } from './server/session.js';
-export type { IngestStats, PublishEnd, PublishPathOptions } from './server/publish.js';
 export type { AnnexBFileSourceOptions } from './sources/annexb-file.js';
 export { AnnexBFileSource } from './sources/annexb-file.js';
 export type { SourceSpec } from './sources/create-source.js';

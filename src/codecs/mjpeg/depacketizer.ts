@@ -113,7 +113,7 @@ export class MjpegDepacketizer {
           if ((!single && length < lumaSize + chromaSize) || end - p < length) {
             return this.fail('RTP/JPEG quantization tables cut off');
           }
-          const luma = {
+          const luma: QuantTable = {
             precision: lumaSize === 128 ? 1 : 0,
             data: Buffer.from(packet.subarray(p, p + lumaSize)),
           };
