@@ -225,7 +225,7 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
     );
   for (const p of v.publish ?? []) {
     if (!p.startsWith('/')) fail('--publish must name a path starting with /');
-    paths.set(p, { source: 'publish', publishEnd: 'wait' });
+    paths.set(p, { source: 'publish', publishEnd: 'wait', takeover: false });
   }
   const gop = flagValue('gop', v.gop) ?? Number(optionDefault('gop'));
   const path = v.path ?? String(optionDefault('path'));
@@ -358,7 +358,7 @@ async function serve(argv: string[]): Promise<void> {
   const lines: string[] = [];
   for (const [path, cfg] of paths) {
     if (cfg.source === 'publish') {
-      server.addPublishPath(path, { publishEnd: cfg.publishEnd });
+      server.addPublishPath(path, { publishEnd: cfg.publishEnd, takeover: cfg.takeover });
       const url = `rtsp://${shownHost}:${server.port}${path}`;
       log.info({ url, source: 'publish', publishEnd: cfg.publishEnd }, 'serving');
       lines.push(`  ${url}  (publish to it: ffmpeg -re -i IN -c copy -f rtsp ${url})`);

@@ -418,11 +418,17 @@ export class Dispatcher<C extends DispatcherConnection> {
       throw statusError(415, 'ERR_RTSP_UNSUPPORTED_MEDIA', 'ANNOUNCE needs an application/sdp body');
     }
     if (point.owner !== undefined && point.owner !== conn) {
-      throw statusError(
-        409,
-        'ERR_RTSP_ALREADY_PUBLISHING',
-        `someone is already publishing to ${stream.path}`,
-      );
+      if (!point.takeover) {
+        throw statusError(
+          409,
+          'ERR_RTSP_ALREADY_PUBLISHING',
+          `someone is already publishing to ${stream.path}`,
+        );
+      }
+      // Freed first, so the old publisher's end does not park or end the players.
+      const holder = point.session && this.ctx.sessions.get(point.session.id);
+      point.release();
+      holder?.end('replaced');
     }
     if (point.session !== undefined) {
       throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'ANNOUNCE while recording');

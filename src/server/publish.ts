@@ -33,7 +33,12 @@ export interface PublishPathOptions {
    * them (RTCP BYE).
    */
   publishEnd?: PublishEnd;
-  /** Stream title (SDP s=) before a publisher names one. */
+  /**
+   * A publisher announcing while another holds the path: false (default) refuses it with 409; true
+   * ends the holder's session (reason `replaced`) and lets the newcomer in, players kept.
+   */
+  takeover?: boolean;
+  /** Stream title (SDP s=). */
   title?: string;
 }
 
@@ -274,9 +279,11 @@ export class PublishPoint {
   readonly ingests = new Map<number, TrackIngest>();
   readonly stats = emptyIngestStats();
   readonly publishEnd: PublishEnd;
+  readonly takeover: boolean;
 
   constructor(options: PublishPathOptions = {}) {
     this.publishEnd = options.publishEnd ?? 'wait';
+    this.takeover = options.takeover ?? false;
   }
 
   /** The announced track a SETUP URL's control names (the publisher's own control, or ours). */

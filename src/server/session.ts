@@ -21,6 +21,8 @@ export type EndReason =
   | 'stream-removed'
   /** The path's publisher left and the path ends its players (publishEnd: 'end'). */
   | 'unpublished'
+  /** A publisher whose path was taken over by another (takeover: true). */
+  | 'replaced'
   | 'error';
 
 /** The requests that act on a session, and the states each is valid in (checked like gortsplib's checkState). */

@@ -405,6 +405,45 @@ describe('publish: ffmpeg publishes, ffprobe and ffmpeg play', {
   }
 });
 
+describe('publish: takeover', () => {
+  it('a path with takeover: true lets a second publisher in and ends the first (replaced)', async () => {
+    const server = await createServer({ host: '127.0.0.1', port: 0 });
+    try {
+      server.addPublishPath('/live', { takeover: true });
+      const base = `rtsp://127.0.0.1:${server.port}`;
+      const ends: string[] = [];
+      server.on('sessionEnd', (_info, reason) => ends.push(reason));
+      const recordOn = async (c: RawRtspClient) => {
+        const a = await c.request(
+          'ANNOUNCE',
+          `${base}/live`,
+          { 'Content-Type': 'application/sdp' },
+          h264Sdp(),
+        );
+        assert.equal(a.status, 200);
+        const s = await c.request('SETUP', `${base}/live/streamid=0`, {
+          Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record',
+        });
+        assert.equal(s.status, 200);
+        const session = (s.headers.get('session') ?? '').split(';')[0];
+        assert.equal((await c.request('RECORD', `${base}/live`, { Session: session })).status, 200);
+        return session;
+      };
+      const first = await RawRtspClient.connect(server.port);
+      const firstSession = await recordOn(first);
+      const second = await RawRtspClient.connect(server.port);
+      await recordOn(second);
+      assert.deepEqual(ends, ['replaced']);
+      assert.equal(server.getStream('/live')?.unavailableReason, undefined);
+      assert.equal((await first.request('RECORD', `${base}/live`, { Session: firstSession })).status, 454);
+      first.close();
+      second.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('publish: a publisher that stops sending', () => {
   it('over an open TCP connection is reclaimed by the session timeout, and the path frees', {
     timeout: 15_000,
