@@ -59,6 +59,7 @@ export { createAuthenticator, ha1 } from './server/auth.js';
 export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';
 export type { IpFilterOptions } from './server/ip-filter.js';
 export { createIpFilter } from './server/ip-filter.js';
+export type { IngestStats, PublishEnd, PublishPathOptions } from './server/publish.js';
 export type {
   ConnectionInfo,
   RefusalInfo,

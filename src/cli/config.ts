@@ -55,6 +55,15 @@ const pathSource = z.discriminatedUnion('source', [
       gop: (configSchemaOf(cliOption('gop')) as z.ZodNumber).default(Number(optionDefault('gop'))),
     })
     .strict(),
+  z
+    .object({
+      source: z.literal('publish'),
+      // When the publisher leaves: players wait for the next one, or end (RTCP BYE).
+      publishEnd: z.enum(['wait', 'end']).default('wait'),
+      // A second publisher replaces the first instead of being refused (409).
+      takeover: z.boolean().default(false),
+    })
+    .strict(),
 ]);
 
 export const configSchema = z

@@ -128,6 +128,7 @@ type Values = ServeValues & {
   audio?: boolean;
   path?: string;
   fps?: string;
+  publish?: string[];
   user?: string[];
   allow?: string[];
   deny?: string[];
@@ -222,6 +223,10 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
     fail(
       '--fps applies to .264/.265 files only (the pattern takes WxH@FPS; MP4 and ffmpeg carry their own timing)',
     );
+  for (const p of v.publish ?? []) {
+    if (!p.startsWith('/')) fail('--publish must name a path starting with /');
+    paths.set(p, { source: 'publish', publishEnd: 'wait', takeover: false });
+  }
   const gop = flagValue('gop', v.gop) ?? Number(optionDefault('gop'));
   const path = v.path ?? String(optionDefault('path'));
   if (!path.startsWith('/')) fail('--path must start with /');
@@ -249,7 +254,7 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
 async function startPath(
   server: RtspServer,
   path: string,
-  cfg: PathSourceConfig,
+  cfg: Exclude<PathSourceConfig, { source: 'publish' }>,
   onError: (err: Error) => void,
   log: Logger,
 ): Promise<Source> {
@@ -352,6 +357,13 @@ async function serve(argv: string[]): Promise<void> {
   const running: Source[] = [];
   const lines: string[] = [];
   for (const [path, cfg] of paths) {
+    if (cfg.source === 'publish') {
+      server.addPublishPath(path, { publishEnd: cfg.publishEnd, takeover: cfg.takeover });
+      const url = `rtsp://${shownHost}:${server.port}${path}`;
+      log.info({ url, source: 'publish', publishEnd: cfg.publishEnd }, 'serving');
+      lines.push(`  ${url}  (publish to it: ffmpeg -re -i IN -c copy -f rtsp ${url})`);
+      continue;
+    }
     try {
       const src = await startPath(
         server,

@@ -21,7 +21,7 @@ export type OptionGroup = 'source' | 'server' | 'security' | 'logging';
 /** Where a value goes: a server option, the path the command line serves, or the CLI itself. */
 export type OptionTarget =
   | { server: keyof RtspServerOptions; field?: string }
-  | { path: 'pattern' | 'gop' | 'audio' | 'file' | 'fps' | 'ffmpeg' | 'path' }
+  | { path: 'pattern' | 'gop' | 'audio' | 'file' | 'fps' | 'ffmpeg' | 'path' | 'publish' }
   | { cli: 'config' | 'log-level' | 'log-json' | 'help' | 'version' };
 
 export interface CliOption {
@@ -113,6 +113,16 @@ export const SERVE_OPTIONS_TABLE: readonly CliOption[] = [
     group: 'source',
     help: 'the stream path (default {default})',
     to: { path: 'path' },
+  },
+  {
+    flag: 'publish',
+    kind: 'list',
+    arg: '/P',
+    group: 'source',
+    help:
+      'a path publishers push to (ANNOUNCE/RECORD, e.g. ffmpeg -f rtsp URL),\n' +
+      'one at a time; repeatable. Players wait while nobody publishes',
+    to: { path: 'publish' },
   },
   {
     flag: 'config',

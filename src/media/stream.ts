@@ -104,6 +104,15 @@ export class Stream extends EventEmitter<StreamEvents> {
     return track;
   }
 
+  /**
+   * Replaces every track with new ones (a publisher announcing other formats): the old tracks lose
+   * their subscribers, whose sessions the caller ends first.
+   */
+  replaceTracks(codecs: readonly TrackCodec[]): Track[] {
+    for (const t of this.tracks.splice(0)) t.close();
+    return codecs.map((c) => this.addTrack(c));
+  }
+
   trackByControl(control: string): Track | undefined {
     return this.tracks.find((t) => t.control === control);
   }

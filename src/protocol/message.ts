@@ -186,6 +186,7 @@ export const STATUS_REASONS: Readonly<Record<number, string>> = Object.freeze({
   406: 'Not Acceptable',
   407: 'Proxy Authentication Required',
   408: 'Request Time-out',
+  409: 'Conflict',
   410: 'Gone',
   411: 'Length Required',
   412: 'Precondition Failed',

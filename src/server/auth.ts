@@ -438,7 +438,10 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     async authorize(req: RequestInfo): Promise<AuthorizeResult> {
       if (req.method === 'OPTIONS') return true;
       // A method we do not know asks for the most: publish.
-      const action = METHOD_ACTIONS.get(req.method) ?? 'publish';
+      let action = METHOD_ACTIONS.get(req.method) ?? 'publish';
+      // SETUP of a publisher's track (mode=record) is publishing, not reading.
+      if (req.method === 'SETUP' && /mode\s*=\s*"?[^;,]*record/i.test(req.headers.get('transport') ?? ''))
+        action = 'publish';
       const rule = findRule(req.path, action);
       if (!rule) return false;
       if (rule.users.includes('anonymous')) return true;

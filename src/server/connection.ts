@@ -18,7 +18,12 @@ export interface ResponseSpec {
 }
 
 /** An RtspError as the dispatcher throws it: extra headers for the answer, the user a login tried. */
-export type AnsweredError = RtspError & { headers?: Array<[string, string]>; user?: string };
+export type AnsweredError = RtspError & {
+  headers?: Array<[string, string]>;
+  user?: string;
+  /** Send the message as a text/plain body too (a publisher's tools print it). */
+  explain?: boolean;
+};
 
 /** One answer that refuses a request (status >= 400), or a deadline or framing failure. */
 export interface Refusal {
@@ -231,11 +236,18 @@ export class RtspConnection implements SessionOwner {
           code: err.code,
           user: answered.user,
         });
-        this.writeResponse(cseq, {
-          status: err.status,
-          reasonPhrase: err.reasonPhrase,
-          headers: answered.headers ?? [],
-        });
+        const headers = answered.headers ?? [];
+        this.writeResponse(
+          cseq,
+          answered.explain
+            ? {
+                status: err.status,
+                reasonPhrase: err.reasonPhrase,
+                headers: [...headers, ['Content-Type', 'text/plain; charset=utf-8']],
+                body: Buffer.from(`${err.message.replace(/[\r\n]+/g, ' ')}\n`),
+              }
+            : { status: err.status, reasonPhrase: err.reasonPhrase, headers },
+        );
         if (err.fatal) this.close();
       } else {
         this.handlers.onError(err as Error, this);

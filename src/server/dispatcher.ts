@@ -14,9 +14,10 @@ import {
   type TransportSpec,
 } from '../protocol/headers/transport.js';
 import type { RtspRequest } from '../protocol/message.js';
-import { writeSdp } from '../protocol/sdp.js';
+import { parseSdp, SdpError, writeSdp } from '../protocol/sdp.js';
 import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
 import type { AnsweredError, ResponseSpec } from './connection.js';
+import { announcedTrack, type PublishPoint, sameTrackShape, TrackIngest } from './publish.js';
 import type { Session, SessionOwner, SessionTable, SessionTrack } from './session.js';
 import type { SessionTransport, TransportFactory } from './transports.js';
 
@@ -31,10 +32,12 @@ export const SUPPORTED_METHODS = [
   'TEARDOWN',
   'GET_PARAMETER',
   'SET_PARAMETER',
+  'ANNOUNCE',
+  'RECORD',
 ] as const;
 
 /** Methods RFC 2326 defines that this server knows but does not offer (405 rather than 501). */
-const KNOWN_UNOFFERED = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT']);
+const KNOWN_UNOFFERED = new Set(['REDIRECT']);
 
 /** What an application's `authorize` hook is shown. */
 export interface RequestInfo {
@@ -72,6 +75,8 @@ export interface DispatcherConnection extends SessionOwner {
 /** What the dispatcher needs from the server around it. */
 export interface DispatcherContext<C extends DispatcherConnection> {
   findStream(path: string): Stream | undefined;
+  /** The publish state of a path that takes publishers, else undefined. */
+  publishPoint?(stream: Stream): PublishPoint | undefined;
   readonly sessions: SessionTable;
   readonly transports: TransportFactory<C>;
   readonly hooks: DispatcherHooks;
@@ -176,6 +181,10 @@ export class Dispatcher<C extends DispatcherConnection> {
         return this.describe(request, target, conn);
       case 'SETUP':
         return this.setup(request, target, conn, session);
+      case 'ANNOUNCE':
+        return explained(() => this.announce(request, target, conn));
+      case 'RECORD':
+        return explained(() => this.record(target, session));
       case 'PLAY':
         return this.play(request, target, conn, this.required(session));
       case 'PAUSE':
@@ -282,6 +291,19 @@ export class Dispatcher<C extends DispatcherConnection> {
   ): Promise<ResponseSpec> {
     const stream = target.stream;
     if (!stream) throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
+    const transportHeader = request.headers.get('transport');
+    if (!transportHeader)
+      throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'Transport header missing');
+    const offered = parseTransportHeader(transportHeader);
+    const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
+    if (offered.some(isRecordMode)) {
+      // A publisher's SETUP names its own tracks, on a path players cannot use yet.
+      const spec = offered.find((t) => isRecordMode(t) && isSupported(t, conn, udpAllowed));
+      if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
+      return explained(() => this.setupRecord(request, target, stream, conn, existing, spec));
+    }
+    if (existing?.ingest)
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'a publishing session only records');
     if (stream.unavailableReason !== undefined) return unavailable(stream.unavailableReason);
     const track =
       target.control !== undefined
@@ -294,11 +316,7 @@ export class Dispatcher<C extends DispatcherConnection> {
       throw statusError(459, 'ERR_RTSP_AGGREGATE', 'a session carries one stream');
     }
     existing?.checkState('SETUP');
-    const transportHeader = request.headers.get('transport');
-    if (!transportHeader)
-      throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'Transport header missing');
-    const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
-    const spec = parseTransportHeader(transportHeader).find((t) => isSupported(t, conn, udpAllowed));
+    const spec = offered.find((t) => isSupported(t, conn, udpAllowed));
     if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
     // An authorize hook may have let time pass: a client gone meanwhile gets no session.
     if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
@@ -381,6 +399,166 @@ export class Dispatcher<C extends DispatcherConnection> {
   }
 
   /**
+   * ANNOUNCE: a publisher describes what it will send. The path must take publishers and be free
+   * (one publisher at a time: 409 otherwise); the SDP becomes the path's tracks — the old ones are
+   * kept, with their parked players, when the formats are alike.
+   */
+  private announce(request: RtspRequest, target: Target, conn: C): ResponseSpec {
+    const stream = target.stream;
+    if (!stream || target.control !== undefined)
+      throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream not found');
+    const point = this.ctx.publishPoint?.(stream);
+    if (!point) {
+      throw statusError(405, 'ERR_RTSP_NOT_PUBLISH_PATH', `${stream.path} does not take publishers`, [
+        ['Allow', formatPublic(SUPPORTED_METHODS.filter((m) => m !== 'ANNOUNCE' && m !== 'RECORD'))],
+      ]);
+    }
+    const type = request.headers.get('content-type');
+    if (type === undefined || !/^\s*application\/sdp\s*(;|$)/i.test(type)) {
+      throw statusError(415, 'ERR_RTSP_UNSUPPORTED_MEDIA', 'ANNOUNCE needs an application/sdp body');
+    }
+    if (point.owner !== undefined && point.owner !== conn) {
+      if (!point.takeover) {
+        throw statusError(
+          409,
+          'ERR_RTSP_ALREADY_PUBLISHING',
+          `someone is already publishing to ${stream.path}`,
+        );
+      }
+      // Freed first, so the old publisher's end does not park or end the players.
+      const holder = point.session && this.ctx.sessions.get(point.session.id);
+      point.release();
+      holder?.end('replaced');
+    }
+    if (point.session !== undefined) {
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'ANNOUNCE while recording');
+    }
+    const description = parseSdp(request.body.toString('utf8'));
+    if (description.media.length === 0) throw new SdpError('SDP describes no media');
+    const announced = description.media.map(announcedTrack);
+    point.owner = conn;
+    point.announced = announced;
+    if (!sameTrackShape(stream.tracks, announced)) {
+      // Other formats: players parked on the old tracks cannot follow.
+      for (const s of this.ctx.sessions.ofStream(stream)) s.end('unpublished');
+      stream.replaceTracks(announced.map((a) => a.codec));
+    }
+    return { status: 200 };
+  }
+
+  /** SETUP with mode=record: one of the announced tracks, taken over TCP interleaved or UDP. */
+  private async setupRecord(
+    request: RtspRequest,
+    target: Target,
+    stream: Stream,
+    conn: C,
+    existing: Session | undefined,
+    spec: TransportSpec,
+  ): Promise<ResponseSpec> {
+    const point = this.ctx.publishPoint?.(stream);
+    if (!point)
+      throw statusError(405, 'ERR_RTSP_NOT_PUBLISH_PATH', `${stream.path} does not take publishers`);
+    if (point.owner !== conn) {
+      if (point.owner !== undefined)
+        throw statusError(
+          409,
+          'ERR_RTSP_ALREADY_PUBLISHING',
+          `someone is already publishing to ${stream.path}`,
+        );
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'SETUP for recording needs an ANNOUNCE first');
+    }
+    if (existing && existing !== this.ctx.sessions.get(point.session?.id ?? '')) {
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'a playing session cannot record');
+    }
+    existing?.checkState('SETUP');
+    const index = point.indexOf(target.control);
+    const track = stream.tracks[index];
+    if (index < 0 || !track) throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'track not announced');
+    let session = existing;
+    let transport: SessionTransport | undefined;
+    try {
+      let reply: TransportSpec;
+      if (spec.lowerTransport === 'TCP') {
+        session = existing ?? this.ctx.sessions.create(stream, conn);
+        session.removeTrack(track.id);
+        transport = this.ctx.transports.interleaved(conn, session, spec.interleaved);
+        reply = { ...spec, delivery: 'unicast', interleaved: transport.channels, ssrc: undefined, extra: [] };
+      } else {
+        let owner: Session | undefined;
+        const udp = await this.ctx.transports.udp(
+          conn,
+          spec.clientPort!,
+          (packet) => owner?.receiveRtcp(packet),
+          (packet) => owner?.receiveRtp(track.id, packet),
+        );
+        transport = udp;
+        if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+        session = existing ?? this.ctx.sessions.create(stream, conn);
+        owner = session;
+        reply = {
+          ...spec,
+          delivery: 'unicast',
+          destination: undefined,
+          serverPort: udp.serverPorts,
+          ssrc: undefined,
+          extra: [],
+        };
+      }
+      const header = formatTransportHeader(reply);
+      session.addTrack(track, transport, stripUserInfo(request.uri));
+      if (session !== existing) {
+        const publisher = session;
+        point.session = publisher;
+        publisher.ingest = (trackId, packet) => point.ingests.get(trackId)?.receive(packet);
+        publisher.onEnd(() => this.publisherLeft(stream, point, publisher));
+        this.ctx.sessionStarted(publisher);
+      }
+      point.ingests.set(track.id, new TrackIngest(track, point.announced[index], point.stats));
+      return {
+        status: 200,
+        headers: [
+          ['Transport', header],
+          ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
+        ],
+      };
+    } catch (err) {
+      if (transport && session?.tracks.get(track.id)?.transport !== transport) transport.close();
+      if (session && session !== existing && session.tracks.size === 0) session.end('teardown');
+      if (err instanceof RtspError) throw err;
+      throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
+    }
+  }
+
+  /** RECORD: the publisher's media now reaches the path's players. */
+  private record(target: Target, session: Session | undefined): ResponseSpec {
+    if (!session) throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'RECORD before SETUP');
+    if (!session.ingest)
+      throw statusError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'session was not set up for recording');
+    this.checkAggregate(target, session);
+    session.record();
+    session.stream.setAvailable();
+    return { status: 200, headers: sessionHeader(session) };
+  }
+
+  /** The publisher's session ended: the path is free again; its players wait or end as configured. */
+  private publisherLeft(stream: Stream, point: PublishPoint, publisher: Session): void {
+    if (point.session !== publisher) return;
+    point.release();
+    stream.setUnavailable('no one is publishing');
+    if (point.publishEnd === 'end') {
+      for (const s of this.ctx.sessions.ofStream(stream)) if (s !== publisher) s.end('unpublished');
+    }
+  }
+
+  /** The connection closed: an ANNOUNCE it made without a session yet frees its path. */
+  connectionClosed(conn: C, streams: Iterable<Stream>): void {
+    for (const stream of streams) {
+      const point = this.ctx.publishPoint?.(stream);
+      if (point && point.owner === conn && point.session === undefined) point.release();
+    }
+  }
+
+  /**
    * Answers at once and starts every track; the client's first packets come from the transports'
    * gates instead of from a delayed answer: video starts at its next keyframe (asked of the source,
    * coalesced with other joins), the other tracks with the video, so the client gets the same
@@ -450,6 +628,16 @@ export class Dispatcher<C extends DispatcherConnection> {
   }
 }
 
+/** Publishers' refusals carry their reason as a body too: ffmpeg and GStreamer print it. */
+async function explained(answer: () => ResponseSpec | Promise<ResponseSpec>): Promise<ResponseSpec> {
+  try {
+    return await answer();
+  } catch (err) {
+    if (err instanceof RtspError) (err as AnsweredError).explain = true;
+    throw err;
+  }
+}
+
 /** 503 for a stream whose source is down, with the reason as a line of text. */
 function unavailable(reason: string): ResponseSpec {
   return {
@@ -466,9 +654,13 @@ function sessionHeader(session: Session | undefined): Array<[string, string]> {
   return session ? [['Session', formatSessionHeader({ id: session.id })]] : [];
 }
 
+function isRecordMode(spec: TransportSpec): boolean {
+  return spec.mode?.split(',').includes('RECORD') === true;
+}
+
 function isSupported(spec: TransportSpec, conn: DispatcherConnection, udpAllowed: boolean): boolean {
   if (spec.transport !== 'RTP' || spec.profile !== 'AVP') return false;
-  if (spec.mode !== undefined && spec.mode !== 'PLAY') return false;
+  if (spec.mode !== undefined && spec.mode !== 'PLAY' && !isRecordMode(spec)) return false;
   if (spec.lowerTransport === 'TCP') return true;
   if (!udpAllowed) return false;
   if (spec.delivery === 'multicast') return false;

@@ -15,6 +15,7 @@ import {
   type RtspServerOptions,
   resolveServerOptions,
 } from './options.js';
+import { type IngestStats, type PublishPathOptions, PublishPoint } from './publish.js';
 import { type EndReason, type Session, type SessionInfo, SessionTable } from './session.js';
 import { SocketTransportFactory } from './transports.js';
 import { UdpPortPool } from './udp-ports.js';
@@ -73,6 +74,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly tcp: TcpServer;
   private readonly tlsServer: TlsServer | undefined;
   private readonly streams = new Map<string, Stream>();
+  private readonly publishPoints = new Map<Stream, PublishPoint>();
   private readonly connections = new Set<RtspConnection>();
   /** RTSPS sockets still in their TLS handshake, by `address:port`. */
   private readonly handshaking = new Map<string, Socket>();
@@ -112,6 +114,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     this.dispatcher = new Dispatcher({
       findStream: (path) => this.streams.get(path),
+      publishPoint: (stream) => this.publishPoints.get(stream),
       sessions: this.sessionTable,
       transports: new SocketTransportFactory(this.ports, o),
       hooks,
@@ -210,6 +213,25 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   get tlsPort(): number | undefined {
     const addr = this.tlsServer?.address();
     return typeof addr === 'object' && addr ? addr.port : undefined;
+  }
+
+  /**
+   * Adds a path that publishers fill (ANNOUNCE, SETUP mode=record, RECORD, as `ffmpeg -f rtsp`
+   * does). Until one publishes, DESCRIBE answers 503; who may publish is the auth `publish` action.
+   */
+  addPublishPath(path: string, options: PublishPathOptions = {}): Stream {
+    const stream = this.addStream(path, { title: options.title });
+    this.publishPoints.set(stream, new PublishPoint(options));
+    stream.setUnavailable('no one is publishing');
+    stream.once('close', () => this.publishPoints.delete(stream));
+    return stream;
+  }
+
+  /** What a publish path's publisher has sent and what of it was dropped, or undefined for another path. */
+  publishStats(path: string): IngestStats | undefined {
+    const stream = this.getStream(path);
+    const point = stream && this.publishPoints.get(stream);
+    return point && { ...point.stats };
   }
 
   /** Adds a stream at `path` (e.g. `/cam`); push access units into its tracks. */
@@ -337,13 +359,23 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.connections.delete(conn);
     this.admission.connectionClosed(conn.remoteAddress);
     for (const s of this.sessionTable.ofOwner(conn)) s.end('disconnect');
+    this.dispatcher.connectionClosed(conn, this.publishPoints.keys());
     this.notify('disconnect', infoOf(conn));
   }
 
   private onInterleaved(channel: number, data: Buffer, conn: RtspConnection): void {
     // The client's RTCP (receiver reports) on a session's channel: a sign of life for that session.
-    const session = conn.channelSessions.get(channel);
-    if (session) (session as Session).receiveRtcp(data);
+    const session = conn.channelSessions.get(channel) as Session | undefined;
+    if (!session) return;
+    if (session.ingest) {
+      // A publisher: its RTP on a track's even channel is media.
+      for (const st of session.tracks.values()) {
+        if (st.transport.channels?.[0] !== channel) continue;
+        session.receiveRtp(st.track.id, data);
+        return;
+      }
+    }
+    session.receiveRtcp(data);
   }
 
   /** A client's transport threw while a frame went out (a bug): that client's session ends, not the stream. */

@@ -7,7 +7,7 @@ import type { SessionTransport } from './transports.js';
 
 /**
  * Where a session is in its life (RFC 2326 A.2): `ready` once set up, `playing` and `paused` after
- * PLAY and PAUSE, `recording` for RECORD (publishing, not offered yet), `ended` for good.
+ * PLAY and PAUSE, `recording` after RECORD (a publisher's session), `ended` for good.
  */
 export type SessionState = 'ready' | 'playing' | 'paused' | 'recording' | 'ended';
 
@@ -19,6 +19,10 @@ export type EndReason =
   | 'shutdown'
   | 'slow'
   | 'stream-removed'
+  /** The path's publisher left and the path ends its players (publishEnd: 'end'). */
+  | 'unpublished'
+  /** A publisher whose path was taken over by another (takeover: true). */
+  | 'replaced'
   | 'error';
 
 /** The requests that act on a session, and the states each is valid in (checked like gortsplib's checkState). */
@@ -26,7 +30,7 @@ const VALID_IN: Record<'SETUP' | 'PLAY' | 'PAUSE' | 'RECORD', readonly SessionSt
   SETUP: ['ready', 'paused'],
   PLAY: ['ready', 'playing', 'paused'],
   PAUSE: ['ready', 'playing', 'paused'],
-  RECORD: ['ready'],
+  RECORD: ['ready', 'recording'],
 };
 
 export type SessionMethod = keyof typeof VALID_IN;
@@ -99,6 +103,8 @@ export class Session {
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   lastActivityMs = performance.now();
   lastActivityAt = Date.now();
+  /** A publisher's session: takes the RTP it sends for a track (set by SETUP with mode=record). */
+  ingest: ((trackId: number, packet: Buffer) => void) | undefined;
 
   constructor(
     id: string,
@@ -184,6 +190,19 @@ export class Session {
     return true;
   }
 
+  /** RECORD: the publisher's session starts taking media; its transports never send. */
+  record(): void {
+    this.checkState('RECORD');
+    if (this.setUp.size === 0) throw new RtspError(455, 'ERR_RTSP_METHOD_NOT_VALID', 'no track set up');
+    this.current = 'recording';
+  }
+
+  /** RTP from a publisher for one of its tracks: a sign of life, then the media. */
+  receiveRtp(trackId: number, packet: Buffer): void {
+    this.touch();
+    this.ingest?.(trackId, packet);
+  }
+
   /** PAUSE: stops sending; the transports stay allocated. Valid in ready (it stays ready) and paused. */
   pause(): void {
     this.checkState('PAUSE');
@@ -251,9 +270,13 @@ export class Session {
     }
   }
 
-  /** True when the session rides on an open TCP connection: the connection itself is the keepalive. */
+  /**
+   * True when the session rides on an open TCP connection: the connection itself is the keepalive.
+   * Not for a publisher: one that stops sending while its connection stays open has stalled, and
+   * its players should not wait on it for ever.
+   */
   get keptAliveByConnection(): boolean {
-    if (this.owner.closed) return false;
+    if (this.owner.closed || this.current === 'recording') return false;
     for (const st of this.setUp.values()) if (st.transport.kind === 'tcp') return true;
     return false;
   }

@@ -179,6 +179,8 @@ export class UdpTransport implements SessionTransport {
     readonly clientPorts: [number, number],
     private readonly onRtcp: (packet: Buffer) => void,
     private readonly onRelease: (port: number) => void,
+    /** RTP the client sends to our RTP port (a publisher's media); by default a sign of life like RTCP. */
+    onRtp: (packet: Buffer) => void = onRtcp,
   ) {
     // ICMP port unreachable surfaces as ECONNREFUSED on a connected socket: the client is gone or not
     // listening yet. Count it; the session timeout reclaims a client that never comes back.
@@ -189,7 +191,7 @@ export class UdpTransport implements SessionTransport {
     pair.rtcp.on('error', onError);
     pair.rtcp.on('message', (msg) => this.onRtcp(msg));
     // Some clients send RTP to our RTP port to open NAT bindings: that counts as a sign of life too.
-    pair.rtp.on('message', (msg) => this.onRtcp(msg));
+    pair.rtp.on('message', (msg) => onRtp(msg));
   }
 
   /** Connects both sockets to the client's RTP and RTCP ports. */
@@ -199,12 +201,13 @@ export class UdpTransport implements SessionTransport {
     clientPorts: [number, number],
     onRtcp: (packet: Buffer) => void,
     onRelease: (port: number) => void,
+    onRtp?: (packet: Buffer) => void,
   ): Promise<UdpTransport> {
     await Promise.all([
       connect(pair.rtp, clientPorts[0], clientAddress),
       connect(pair.rtcp, clientPorts[1], clientAddress),
     ]);
-    return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease);
+    return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease, onRtp);
   }
 
   readonly queuedBytes = 0;
@@ -283,12 +286,14 @@ export interface TransportFactory<C> {
   interleaved(conn: C, session: Session, requested: [number, number] | undefined): SessionTransport;
   /**
    * A UDP transport sending to the client's ports from a pair of our own; what the client sends to
-   * that pair goes to `onPacket`. Rejects when no port pair can be had.
+   * that pair goes to `onPacket` (RTP to `onRtp` when given: a publisher's media). Rejects when no
+   * port pair can be had.
    */
   udp(
     conn: C,
     clientPorts: [number, number],
     onPacket: (packet: Buffer) => void,
+    onRtp?: (packet: Buffer) => void,
   ): Promise<SessionTransport & { readonly serverPorts: [number, number] }>;
 }
 
@@ -318,11 +323,21 @@ export class SocketTransportFactory implements TransportFactory<RtspConnection> 
     );
   }
 
-  async udp(conn: RtspConnection, clientPorts: [number, number], onPacket: (packet: Buffer) => void) {
+  async udp(
+    conn: RtspConnection,
+    clientPorts: [number, number],
+    onPacket: (packet: Buffer) => void,
+    onRtp?: (packet: Buffer) => void,
+  ) {
     const pair = await this.ports.allocate(conn.remoteAddress.includes(':') ? 'udp6' : 'udp4');
     try {
-      return await UdpTransport.open(pair, conn.remoteAddress, clientPorts, onPacket, (port) =>
-        this.ports.release(port),
+      return await UdpTransport.open(
+        pair,
+        conn.remoteAddress,
+        clientPorts,
+        onPacket,
+        (port) => this.ports.release(port),
+        onRtp,
       );
     } catch (err) {
       // Never became a transport: close the pair and give its ports back.

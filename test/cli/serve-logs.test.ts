@@ -52,7 +52,7 @@ describe('smolrtsp serve logging', () => {
         Authorization: digestAuthorization(wrong, 'DESCRIBE', nope, 'alice', 'secret'),
       });
       assert.equal(missing.status, 404);
-      assert.equal((await c.request('RECORD', url)).status, 405);
+      assert.equal((await c.request('REDIRECT', url)).status, 405);
       c.send(`OPTIONS ${url} RTSP/1.0\r\n\r\n`);
       assert.equal((await c.nextResponse()).status, 400);
       clients.push(await RawRtspClient.connect(cli.port));
@@ -77,7 +77,7 @@ describe('smolrtsp serve logging', () => {
       assert.equal(notFound.method, 'DESCRIBE');
       assert.equal(notFound.path, '/nope');
       assert.match(notFound.msg, /DESCRIBE \/nope from 127\.0\.0\.1: 404/);
-      assert.equal(one('405', (l) => l.status === 405).method, 'RECORD');
+      assert.equal(one('405', (l) => l.status === 405).method, 'REDIRECT');
       assert.match(one('400', (l) => l.status === 400).msg, /from 127\.0\.0\.1: 400/);
       const limit = one('limit', (l) => l.code === 'ERR_RTSP_TOO_MANY_CONNECTIONS');
       assert.equal(limit.level, WARN);

@@ -97,6 +97,8 @@ function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): string
 interface Served {
   child: ChildProcess;
   urls: string[];
+  /** URLs printed as publish paths: they play once something publishes to them. */
+  publishUrls: Set<string>;
   output: () => string;
   exited: Promise<number | null>;
 }
@@ -133,7 +135,20 @@ async function startServing(
   const urls = [...out.matchAll(new RegExp(`^ +(rtsp://127\\.0\\.0\\.1:${opts.port}/\\S*)`, 'gm'))].map(
     (m) => m[1],
   );
-  return { child, urls, output: () => out, exited };
+  const publishUrls = new Set(
+    [
+      ...out.matchAll(new RegExp(`^ +(rtsp://127\\.0\\.0\\.1:${opts.port}/\\S*) +\\(publish to it:`, 'gm')),
+    ].map((m) => m[1]),
+  );
+  return { child, urls, publishUrls, output: () => out, exited };
+}
+
+/** A live H.264 encode published to `url` (a publish path plays once something publishes to it). */
+function publishTo(url: string): ChildProcess {
+  const args =
+    '-nostdin -v error -re -f lavfi -i testsrc2=size=320x240:rate=25 -t 60 -c:v libx264 -tune zerolatency ' +
+    '-g 25 -pix_fmt yuv420p -f rtsp -rtsp_transport tcp';
+  return spawn('ffmpeg', [...args.split(' '), url], { stdio: 'ignore' });
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -471,8 +486,17 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
           assert.ok(served.urls.length > 0, `${command}: no URL printed:\n${served.output()}`);
           const creds = credentialsFor(args, commandEnv);
           for (const url of served.urls) {
-            const streams = await assertPlays(withCredentials(url, creds));
-            report.push(`${command}\n    ${url}: ${streams.join(' | ')}`);
+            const publisher = served.publishUrls.has(url)
+              ? publishTo(withCredentials(url, creds))
+              : undefined;
+            try {
+              const streams = await assertPlays(withCredentials(url, creds));
+              report.push(
+                `${command}\n    ${url}: ${streams.join(' | ')}${publisher ? ' (published by ffmpeg)' : ''}`,
+              );
+            } finally {
+              publisher?.kill('SIGKILL');
+            }
           }
         } finally {
           killGroup(served.child);

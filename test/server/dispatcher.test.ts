@@ -29,7 +29,7 @@ describe('dispatcher over a real socket', () => {
     assert.equal(r.headers.get('cseq'), '1');
     assert.equal(
       r.headers.get('public'),
-      'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER',
+      'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, RECORD',
     );
   });
 
@@ -66,12 +66,15 @@ describe('dispatcher over a real socket', () => {
     assert.match(plain.body.toString(), /a=control:trackID=0\r\n/);
   });
 
-  it('unknown methods get 501, known but unoffered ones 405 with Allow', async () => {
+  it('unknown methods get 501, known but unoffered ones 405 with Allow, ANNOUNCE off a publish path 405', async () => {
     const c = await open();
     assert.equal((await c.request('FROBNICATE', ts.url)).status, 501);
-    const r = await c.request('RECORD', ts.url);
+    const r = await c.request('REDIRECT', ts.url);
     assert.equal(r.status, 405);
     assert.match(r.headers.get('allow') ?? '', /DESCRIBE/);
+    const a = await c.request('ANNOUNCE', ts.url, { 'Content-Type': 'application/sdp' }, 'v=0\r\n');
+    assert.equal(a.status, 405);
+    assert.doesNotMatch(a.headers.get('allow') ?? '', /ANNOUNCE/);
   });
 
   it('an unsupported Require gets 551 with Unsupported', async () => {

@@ -91,7 +91,7 @@ describe('refused event', () => {
       Authorization: digestAuthorization(challenge, 'DESCRIBE', nope, 'alice', 'secret'),
     });
     assert.equal(r404.status, 404);
-    assert.equal((await c.request('RECORD', ts.url)).status, 405);
+    assert.equal((await c.request('REDIRECT', ts.url)).status, 405);
     assert.equal((await c.request('FROBNICATE', ts.url)).status, 501);
     c.send(`OPTIONS ${ts.url} RTSP/1.0\r\n\r\n`);
     assert.equal((await c.nextResponse()).status, 400);
@@ -99,7 +99,7 @@ describe('refused event', () => {
       events.map((e) => [e.status, e.method, e.path, e.code, e.remoteAddress]),
       [
         [404, 'DESCRIBE', '/nope', 'ERR_RTSP_NOT_FOUND', '127.0.0.1'],
-        [405, 'RECORD', '/test', 'ERR_RTSP_METHOD_NOT_ALLOWED', '127.0.0.1'],
+        [405, 'REDIRECT', '/test', 'ERR_RTSP_METHOD_NOT_ALLOWED', '127.0.0.1'],
         [501, 'FROBNICATE', '/test', 'ERR_RTSP_NOT_IMPLEMENTED', '127.0.0.1'],
         [400, 'OPTIONS', '/test', 'ERR_RTSP_NO_CSEQ', '127.0.0.1'],
       ],

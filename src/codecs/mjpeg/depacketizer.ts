@@ -108,16 +108,24 @@ export class MjpegDepacketizer {
         } else {
           const lumaSize = precision & 1 ? 128 : 64;
           const chromaSize = precision & 2 ? 128 : 64;
-          if (length < lumaSize + chromaSize || end - p < length) {
+          // One table only (ffmpeg's encoder, whose JPEGs carry a single DQT): both components use it.
+          const single = length === lumaSize;
+          if ((!single && length < lumaSize + chromaSize) || end - p < length) {
             return this.fail('RTP/JPEG quantization tables cut off');
           }
-          tables = [
-            { precision: lumaSize === 128 ? 1 : 0, data: Buffer.from(packet.subarray(p, p + lumaSize)) },
-            {
-              precision: chromaSize === 128 ? 1 : 0,
-              data: Buffer.from(packet.subarray(p + lumaSize, p + lumaSize + chromaSize)),
-            },
-          ];
+          const luma: QuantTable = {
+            precision: lumaSize === 128 ? 1 : 0,
+            data: Buffer.from(packet.subarray(p, p + lumaSize)),
+          };
+          tables = single
+            ? [luma, luma]
+            : [
+                luma,
+                {
+                  precision: chromaSize === 128 ? 1 : 0,
+                  data: Buffer.from(packet.subarray(p + lumaSize, p + lumaSize + chromaSize)),
+                },
+              ];
           if (q < 255) this.staticTables.set(q, tables);
           p += length;
         }

@@ -536,6 +536,15 @@ describe('authenticator: rules', () => {
       assert.equal(await login(auth, { user: 'bob', password: 'b', method }), true, method);
       assert.equal(await login(auth, { user: 'carol', password: 'c', method }), false, method);
     }
+    // SETUP of a publisher's track (mode=record) is publishing: no publish rule off /cam.
+    const setup = (transport: string) => {
+      const r = request('SETUP', `${HOST}/elsewhere/streamid=0`);
+      r.headers.append('Transport', transport);
+      return auth.authorize(r);
+    };
+    assert.equal(await setup('RTP/AVP/TCP;unicast;interleaved=0-1;mode=record'), false);
+    assert.equal(await setup('RTP/AVP;unicast;client_port=5000-5001;mode="RECORD"'), false);
+    challengesOf(await setup('RTP/AVP/TCP;unicast;interleaved=0-1'));
   });
 
   it('a request naming no path (*) is matched by catch-all rules only', async () => {

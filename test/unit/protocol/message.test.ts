@@ -120,11 +120,11 @@ describe('message helpers', () => {
       assert.equal(isToken(bad), false, bad);
   });
 
-  it('STATUS_REASONS has every RFC 2326 7.1.1 code and 431', () => {
+  it('STATUS_REASONS has every RFC 2326 7.1.1 code, 431, and 409 (a publish path already taken)', () => {
     const codes = [
-      100, 200, 201, 250, 300, 301, 302, 303, 304, 305, 400, 401, 402, 403, 404, 405, 406, 407, 408, 410, 411,
-      412, 413, 414, 415, 431, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460, 461, 462, 500, 501, 502, 503,
-      504, 505, 551,
+      100, 200, 201, 250, 300, 301, 302, 303, 304, 305, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410,
+      411, 412, 413, 414, 415, 431, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460, 461, 462, 500, 501, 502,
+      503, 504, 505, 551,
     ];
     assert.deepEqual(
       Object.keys(STATUS_REASONS).map(Number),
@@ -135,5 +135,6 @@ describe('message helpers', () => {
     assert.equal(STATUS_REASONS[461], 'Unsupported transport');
     assert.equal(STATUS_REASONS[505], 'RTSP Version not supported');
     assert.equal(STATUS_REASONS[431], 'Request Header Fields Too Large');
+    assert.equal(STATUS_REASONS[409], 'Conflict');
   });
 });

@@ -107,8 +107,8 @@ const STATES: Start[] = ['none', 'ready', 'playing', 'paused', 'ended'];
 
 /**
  * Expected [status, state after] of each method in each state. An ended session's id is unknown
- * (454) to every request that names it; ANNOUNCE and RECORD are not offered (405) before any
- * session is looked at.
+ * (454) to every request that names it; ANNOUNCE on a path that takes no publishers is 405, and
+ * RECORD in a session not set up for recording 455.
  */
 const EXPECTED: Record<(typeof METHODS)[number], Record<Start, [number, Start]>> = {
   OPTIONS: {
@@ -167,19 +167,21 @@ const EXPECTED: Record<(typeof METHODS)[number], Record<Start, [number, Start]>>
     paused: [200, 'paused'],
     ended: [454, 'ended'],
   },
+  // The stream here takes no publishers.
   ANNOUNCE: {
     none: [405, 'none'],
     ready: [405, 'ready'],
     playing: [405, 'playing'],
     paused: [405, 'paused'],
-    ended: [405, 'ended'],
+    ended: [454, 'ended'],
   },
+  // Only a session set up for recording may RECORD.
   RECORD: {
-    none: [405, 'none'],
-    ready: [405, 'ready'],
-    playing: [405, 'playing'],
-    paused: [405, 'paused'],
-    ended: [405, 'ended'],
+    none: [455, 'none'],
+    ready: [455, 'ready'],
+    playing: [455, 'playing'],
+    paused: [455, 'paused'],
+    ended: [454, 'ended'],
   },
 };
 

@@ -128,7 +128,7 @@ describe('Session state machine', () => {
     status455(() => session.play(), 'ready, playing, paused');
     status455(() => session.pause(), 'ready, playing, paused');
     status455(() => session.addTrack(track, new FakeTransport('udp'), 'u'), 'ready, paused');
-    status455(() => session.checkState('RECORD'), 'ready');
+    status455(() => session.checkState('RECORD'), 'ready, recording');
     // A listener added after the end is told at once.
     let late: EndReason | undefined;
     session.onEnd((r) => {
