@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """GStreamer's own RTSP server (gst-rtsp-server), a peer the RTSP client tests play from.
 
-Serves an H.264 elementary stream (or Matroska) file at /test on 127.0.0.1, on a free port it prints as
+Serves an H.264 elementary stream or Matroska file (H.264, with --audio also AAC) at /test on 127.0.0.1, on a free port it prints as
 "PORT <n>" once it listens. With --auth digest or basic, only --user/--password may play.
 It exits when its stdin closes (the test process went away) or on SIGTERM/SIGINT.
 """
@@ -26,6 +26,8 @@ def main():
     parser.add_argument('--user', default='alice')
     parser.add_argument('--password', default='s3cret')
     parser.add_argument('--shared', action='store_true')
+    # The file is Matroska with an AAC track too: serve both.
+    parser.add_argument('--audio', action='store_true')
     args = parser.parse_args()
 
     Gst.init(None)
@@ -39,10 +41,18 @@ def main():
     location = args.file.replace('\\', '\\\\').replace('"', '\\"')
     # A bare elementary stream has no timestamps: GStreamer then sends it as fast as it reads it, every
     # frame with the same RTP timestamp. A Matroska file carries them, so it is paced and stamped.
-    demux = 'matroskademux ! ' if args.file.endswith('.mkv') else ''
-    factory.set_launch(
-        f'( filesrc location="{location}" ! {demux}h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )'
-    )
+    video = 'h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96'
+    if args.audio:
+        launch = (
+            f'filesrc location="{location}" ! matroskademux name=demux'
+            f' demux.video_0 ! queue ! {video}'
+            ' demux.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97'
+        )
+    elif args.file.endswith('.mkv'):
+        launch = f'filesrc location="{location}" ! matroskademux ! {video}'
+    else:
+        launch = f'filesrc location="{location}" ! {video}'
+    factory.set_launch(f'( {launch} )')
     factory.set_shared(args.shared)
 
     if args.auth != 'none':

@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RtspResponseError } from '../../src/client/errors.js';
 import { RtspClient, type RtspClientOptions, type RtspClientUnit } from '../../src/client/rtsp-client.js';
+import { parseAdts } from '../../src/codecs/aac/adts.js';
 import { AnnexBReader, isVclNal, nalType } from '../../src/codecs/h264/annexb.js';
 import { SAMPLE_FILE } from '../helpers/server.js';
 import { requireGstRtspServer, requireTools, run, SYSTEM_PYTHON } from '../helpers/tools.js';
@@ -84,7 +85,7 @@ let mkvFile: Promise<string> | undefined;
 /** The sample, its stream copied as it is into Matroska with 25 fps timestamps. */
 function sampleMkv(): Promise<string> {
   mkvFile ??= (async () => {
-    tempDir = mkdtempSync(join(tmpdir(), 'smolrtsp-gst-'));
+    tempDir ??= mkdtempSync(join(tmpdir(), 'smolrtsp-gst-'));
     const file = join(tempDir, 'sample.mkv');
     const args = ['-v', 'error', '-y', '-framerate', '25', '-i', SAMPLE_FILE, '-c', 'copy', file];
     const result = await run('ffmpeg', args, 15_000);
@@ -92,6 +93,26 @@ function sampleMkv(): Promise<string> {
     return file;
   })();
   return mkvFile;
+}
+
+let avFiles: Promise<{ mkv: string; aac: string }> | undefined;
+
+/** The sample with an AAC track (10 s of seeded noise, so no two frames are alike) in Matroska. */
+function sampleWithAudio(): Promise<{ mkv: string; aac: string }> {
+  avFiles ??= (async () => {
+    tempDir ??= mkdtempSync(join(tmpdir(), 'smolrtsp-gst-'));
+    const aac = join(tempDir, 'noise.aac');
+    const mkv = join(tempDir, 'sample-aac.mkv');
+    const noise = 'anoisesrc=seed=7:amplitude=0.3:sample_rate=48000:duration=10';
+    const encode = ['-v', 'error', '-y', '-f', 'lavfi', '-i', noise, '-ac', '1', '-c:a', 'aac', aac];
+    const encoded = await run('ffmpeg', encode, 15_000);
+    assert.equal(encoded.code, 0, `ffmpeg: ${encoded.stderr}`);
+    const mux = ['-v', 'error', '-y', '-framerate', '25', '-i', SAMPLE_FILE, '-i', aac, '-c', 'copy', mkv];
+    const muxed = await run('ffmpeg', mux, 15_000);
+    assert.equal(muxed.code, 0, `ffmpeg: ${muxed.stderr}`);
+    return { mkv, aac };
+  })();
+  return avFiles;
 }
 
 const servers = new Map<string, Promise<GstServer>>();
@@ -244,6 +265,47 @@ describe("RtspClient against GStreamer's RTSP server", { timeout: 60_000 }, () =
     // Each starts at a keyframe of the file (every 25th unit).
     assert.equal((await tcp) % 25, 0);
     assert.equal(udp % 25, 0);
+  });
+
+  it('AAC with the video, Digest, TCP: the audio units are the AAC frames of the file', async (t) => {
+    if (!requireGstRtspServer(t) || !requireTools(t, 'ffmpeg')) return;
+    const { mkv, aac } = await sampleWithAudio();
+    const frames = parseAdts(readFileSync(aac)).map((f) => f.data);
+    const server = await startGstServer(mkv, [...DIGEST, '--audio']);
+    const client = new RtspClient(urlOf(server), { transport: 'tcp', requestTimeoutMs: 5000 });
+    try {
+      const tracks = await client.start();
+      assert.deepEqual(
+        tracks.map((track) => track.codec),
+        ['H264', 'MPEG4-GENERIC'],
+      );
+      assert.equal(tracks[1].clockRate, 48000);
+      const audio: RtspClientUnit[] = [];
+      let video = 0;
+      const deadline = setTimeout(() => void client.close(), 15_000);
+      try {
+        for await (const unit of client.units()) {
+          if (unit.track.index === 1) audio.push(unit);
+          else video++;
+          if (audio.length >= UNITS) break;
+        }
+      } finally {
+        clearTimeout(deadline);
+      }
+      assert.equal(audio.length, UNITS, `received ${audio.length} audio units`);
+      assert.ok(video > 0, 'video units too');
+      const start = frames.findIndex((f) => f.equals(audio[0].data as Buffer));
+      assert.equal(start, 0, 'the audio starts at the first frame of the file');
+      for (let k = 0; k < UNITS; k++) {
+        assert.ok((audio[k].data as Buffer).equals(frames[k]), `AAC frame ${k} bytes`);
+        // 1024 samples a frame, within the 1 ms (48 ticks) Matroska rounds timestamps to.
+        const step = audio[k].rtpTimestamp - audio[0].rtpTimestamp;
+        assert.ok(Math.abs(step - k * 1024) <= 48, `AAC frame ${k} timestamp: ${step}`);
+      }
+      assert.equal(client.stats().get(1)?.packetsLost, 0);
+    } finally {
+      await client.close();
+    }
   });
 
   it('the bare elementary stream, TCP: same slices, though every unit has one RTP timestamp', async (t) => {
