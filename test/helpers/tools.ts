@@ -20,7 +20,38 @@ export function hasTool(name: string): boolean {
 export function requireTools(t: TestContext, ...names: string[]): boolean {
   const missing = names.filter((n) => !hasTool(n));
   if (missing.length === 0) return true;
-  const message = `${missing.join(', ')} not found: install ffmpeg and GStreamer to run this interop test`;
+  return skipOrFail(
+    t,
+    `${missing.join(', ')} not found: install ffmpeg and GStreamer to run this interop test`,
+  );
+}
+
+/** The system Python, which is the one Debian's python3-gi (PyGObject) is built for. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+let gstRtspServerFound: boolean | undefined;
+
+/** True when SYSTEM_PYTHON can import GStreamer's RTSP server bindings (gir1.2-gst-rtsp-server-1.0). */
+export function hasGstRtspServer(): boolean {
+  if (gstRtspServerFound === undefined) {
+    const check =
+      "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer";
+    gstRtspServerFound =
+      spawnSync(SYSTEM_PYTHON, ['-c', check], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  }
+  return gstRtspServerFound;
+}
+
+/** Like requireTools, for GStreamer's RTSP server run from Python (test/helpers/gst-rtsp-server.py). */
+export function requireGstRtspServer(t: TestContext): boolean {
+  if (hasGstRtspServer()) return true;
+  return skipOrFail(
+    t,
+    `${SYSTEM_PYTHON} with GstRtspServer not found: install python3-gi and gir1.2-gst-rtsp-server-1.0 to run this interop test`,
+  );
+}
+
+function skipOrFail(t: TestContext, message: string): false {
   if (process.env.SMOLRTSP_REQUIRE_TOOLS === '1') throw new Error(message);
   t.skip(message);
   return false;
