@@ -13,6 +13,20 @@ export function hasTool(name: string): boolean {
   return ok;
 }
 
+const gstElements = new Map<string, boolean>();
+
+/** Whether GStreamer has element `name` (a plugin package may be missing while gst-launch-1.0 is there). */
+export function hasGstElement(name: string): boolean {
+  let ok = gstElements.get(name);
+  if (ok === undefined) {
+    ok =
+      hasTool('gst-inspect-1.0') &&
+      spawnSync('gst-inspect-1.0', ['--exists', name], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+    gstElements.set(name, ok);
+  }
+  return ok;
+}
+
 /**
  * True when every tool is there. Otherwise the test is skipped with a message — or, with
  * SMOLRTSP_REQUIRE_TOOLS=1 (set by CI), fails: a missing client must not pass silently there.
@@ -51,6 +65,17 @@ export function requireGstRtspServer(t: TestContext): boolean {
   );
 }
 
+/** As requireTools, for GStreamer elements (checked with `gst-inspect-1.0 --exists`). */
+export function requireGstElements(t: TestContext, ...names: string[]): boolean {
+  const missing = names.filter((n) => !hasGstElement(n));
+  if (missing.length === 0) return true;
+  return skipOrFail(
+    t,
+    `GStreamer element ${missing.join(', ')} not found: install its plugin package to run this interop test`,
+  );
+}
+
+/** Skips the test with `message`, or fails it under SMOLRTSP_REQUIRE_TOOLS=1 (CI). */
 function skipOrFail(t: TestContext, message: string): false {
   if (process.env.SMOLRTSP_REQUIRE_TOOLS === '1') throw new Error(message);
   t.skip(message);
