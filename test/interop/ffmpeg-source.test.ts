@@ -139,7 +139,7 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
     '-t 1.5 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -bf 0 -c:a aac';
 
   /** Serves ARGS through the stand-in; counts each track's access units in its second run. */
-  async function secondRun(remap: { '0:v': string; '1:a': string }) {
+  async function secondRun(remap: { '0:v': string; '1:a': string }, enough: (grown: number[]) => boolean) {
     const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-ffmpeg-'));
     const source = new FfmpegSource({
       args: ARGS,
@@ -154,9 +154,14 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
       source.start(stream);
       await new Promise((r) => source.once('restart', r));
       const before = stream.tracks.map((t) => t.stats.accessUnits);
-      // The second run: spawn after 200 ms, probe, then 1.5 s of media.
-      await new Promise((r) => setTimeout(r, 1800));
-      const grown = stream.tracks.map((t, i) => t.stats.accessUnits - before[i]);
+      // The second run: spawn after 200 ms, probe, then media. How long the probe takes depends on the
+      // machine's load, so wait for what the test needs (bounded), not a fixed time.
+      const grownNow = () => stream.tracks.map((t, i) => t.stats.accessUnits - before[i]);
+      const deadline = Date.now() + 10_000;
+      while (!enough(grownNow()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // A little more, so a track that should stay silent had its chance to speak.
+      await new Promise((r) => setTimeout(r, 300));
+      const grown = grownNow();
       return { names: source.tracks.map((t) => `${t.name} ${t.kind}`), grown, errors };
     } finally {
       source.stop();
@@ -166,7 +171,7 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
 
   it('pairs the tracks by codec when ffmpeg comes back with them in another order', async (t) => {
     if (!requireTools(t, 'ffmpeg')) return;
-    const r = await secondRun({ '0:v': '1:a', '1:a': '0:v' });
+    const r = await secondRun({ '0:v': '1:a', '1:a': '0:v' }, ([v, a]) => v >= 15 && a >= 25);
     t.diagnostic(`${r.names.join(', ')}: ${r.grown.join(', ')} access units in the second run`);
     assert.deepEqual(r.names, ['avc video', 'aac audio']);
     assert.deepEqual(r.errors, []);
@@ -177,7 +182,7 @@ describe('FfmpegSource restarted with another track layout', { concurrency: 1 },
   it('says which track went missing and keeps the others flowing', async (t) => {
     if (!requireTools(t, 'ffmpeg')) return;
     // The second run has two video streams and no audio.
-    const r = await secondRun({ '0:v': '0:v', '1:a': '0:v' });
+    const r = await secondRun({ '0:v': '0:v', '1:a': '0:v' }, ([v]) => v >= 15);
     t.diagnostic(`${r.grown.join(', ')} access units in the second run; ${r.errors.join('; ')}`);
     assert.deepEqual(r.errors, [
       'ffmpeg came back without its aac audio track: it stays silent until a restart brings it back',
