@@ -4,7 +4,7 @@
  * players get it through the same fan-out as any other source.
  */
 import type { AnnouncedTrack, Unpacked } from '../media/announced-track.js';
-import { type Track, type TrackCodec, wallClockMs } from '../media/track.js';
+import { type Track, wallClockMs } from '../media/track.js';
 
 export { type AnnouncedTrack, announcedTrack } from '../media/announced-track.js';
 
