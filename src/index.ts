@@ -79,6 +79,8 @@ export { describePlan, FfmpegError, FfmpegSource } from './sources/ffmpeg.js';
 export type { Mp4FileSourceOptions } from './sources/mp4-file.js';
 export { Mp4FileSource } from './sources/mp4-file.js';
 /** What feeds a stream: open → codecs, start(stream), stop(), typed events. Every built-in source is one. */
+export type { RelaySourceOptions, RelayTransport } from './sources/relay.js';
+export { RelaySource } from './sources/relay.js';
 export type { Source, SourceEvents, SourceListen } from './sources/source.js';
 export type { TestPatternSourceOptions, TestPatternStats } from './sources/testpattern/source.js';
 export { createTestPattern, TestPatternSource } from './sources/testpattern/source.js';

@@ -31,7 +31,20 @@ const userSchema = z
     'a user needs a password, passwordEnv or ha1',
   );
 
-const pathSource = z.discriminatedUnion('source', [
+const relaySource = z
+  .object({
+    source: z.literal('relay'),
+    // rtsp://[user:pass@]host[:port]/path of the upstream.
+    url: z.string().regex(/^rtsp:\/\//i, 'a relay URL starts with rtsp://'),
+    // Pull only while someone plays (plus the linger), or always.
+    sourceOnDemand: z.boolean().default(false),
+    sourceOnDemandLingerMs: z.number().int().min(0).max(3_600_000).default(10_000),
+    sourceTransport: z.enum(['tcp', 'udp', 'auto']).default('tcp'),
+  })
+  .strict();
+
+const pathSourceKinds = z.discriminatedUnion('source', [
+  relaySource,
   z
     .object({
       source: z.literal('pattern'),
@@ -65,6 +78,18 @@ const pathSource = z.discriminatedUnion('source', [
     })
     .strict(),
 ]);
+
+/** `"source": "rtsp://..."` is a relay of that URL. */
+const pathSource = z.preprocess(
+  (p) =>
+    typeof p === 'object' &&
+    p !== null &&
+    typeof (p as { source?: unknown }).source === 'string' &&
+    /^rtsp:\/\//i.test((p as { source: string }).source)
+      ? { ...p, source: 'relay', url: (p as { source: string }).source }
+      : p,
+  pathSourceKinds,
+);
 
 export const configSchema = z
   .object({

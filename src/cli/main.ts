@@ -129,6 +129,8 @@ type Values = ServeValues & {
   path?: string;
   fps?: string;
   publish?: string[];
+  relay?: string;
+  'relay-on-demand'?: boolean;
   user?: string[];
   allow?: string[];
   deny?: string[];
@@ -230,7 +232,19 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   const gop = flagValue('gop', v.gop) ?? Number(optionDefault('gop'));
   const path = v.path ?? String(optionDefault('path'));
   if (!path.startsWith('/')) fail('--path must start with /');
-  if (v.file !== undefined) {
+  if (v.relay !== undefined && [v.file, v.ffmpeg, v.pattern].some((x) => x !== undefined))
+    fail('one source for --path: --relay, or --pattern, --file, --ffmpeg');
+  if (v['relay-on-demand'] && v.relay === undefined) fail('--relay-on-demand applies to --relay');
+  if (v.relay !== undefined) {
+    if (!/^rtsp:\/\//i.test(v.relay)) fail('--relay takes an rtsp:// URL');
+    paths.set(path, {
+      source: 'relay',
+      url: v.relay,
+      sourceOnDemand: v['relay-on-demand'] === true,
+      sourceOnDemandLingerMs: 10_000,
+      sourceTransport: 'tcp',
+    });
+  } else if (v.file !== undefined) {
     paths.set(path, { source: 'file', file: v.file, fps: flagValue('fps', v.fps) });
   } else if (v.ffmpeg !== undefined) {
     paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg, gop });
@@ -261,7 +275,15 @@ async function startPath(
   const spec: SourceSpec =
     cfg.source === 'pattern'
       ? { source: 'pattern', ...parsePattern(cfg.pattern), gop: cfg.gop, audio: cfg.audio, label: path }
-      : cfg;
+      : cfg.source === 'relay'
+        ? {
+            source: 'relay',
+            url: cfg.url,
+            transport: cfg.sourceTransport,
+            onDemand: cfg.sourceOnDemand,
+            lingerMs: cfg.sourceOnDemandLingerMs,
+          }
+        : cfg;
   const src = createSource(spec);
   // What open() finds (unreadable file, an order it cannot derive) is a startup failure.
   const codecs = await src.open();

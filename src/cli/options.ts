@@ -21,7 +21,19 @@ export type OptionGroup = 'source' | 'server' | 'security' | 'logging';
 /** Where a value goes: a server option, the path the command line serves, or the CLI itself. */
 export type OptionTarget =
   | { server: keyof RtspServerOptions; field?: string }
-  | { path: 'pattern' | 'gop' | 'audio' | 'file' | 'fps' | 'ffmpeg' | 'path' | 'publish' }
+  | {
+      path:
+        | 'pattern'
+        | 'gop'
+        | 'audio'
+        | 'file'
+        | 'fps'
+        | 'ffmpeg'
+        | 'path'
+        | 'publish'
+        | 'relay'
+        | 'relay-on-demand';
+    }
   | { cli: 'config' | 'log-level' | 'log-json' | 'help' | 'version' };
 
 export interface CliOption {
@@ -123,6 +135,25 @@ export const SERVE_OPTIONS_TABLE: readonly CliOption[] = [
       'a path publishers push to (ANNOUNCE/RECORD, e.g. ffmpeg -f rtsp URL),\n' +
       'one at a time; repeatable. Players wait while nobody publishes',
     to: { path: 'publish' },
+  },
+  {
+    flag: 'relay',
+    kind: 'string',
+    arg: 'URL',
+    group: 'source',
+    help:
+      'relay an upstream RTSP server or camera: rtsp://[user:pass@]host[:port]/path\n' +
+      '(at --path). One upstream session feeds every player; while the upstream\n' +
+      'is down the path answers 503, players keep their sessions, and it is\n' +
+      'retried with backoff (0.5 s doubling to 10 s)',
+    to: { path: 'relay' },
+  },
+  {
+    flag: 'relay-on-demand',
+    kind: 'flag',
+    group: 'source',
+    help: 'pull the --relay upstream only while someone plays (stopped 10 s after\nthe last player leaves)',
+    to: { path: 'relay-on-demand' },
   },
   {
     flag: 'config',

@@ -36,6 +36,10 @@ export interface StreamEvents {
   unavailable: [reason: string];
   available: [];
   close: [];
+  /** Someone wants to play: a DESCRIBE, or the first session. An on-demand source starts on it. */
+  demand: [];
+  /** The last session ended. An on-demand source stops on it (after its linger). */
+  idle: [];
 }
 
 /**
@@ -50,6 +54,7 @@ export class Stream extends EventEmitter<StreamEvents> {
   readonly clock = new StreamClock();
   private closed = false;
   private unavailable: string | undefined;
+  private sessionCount = 0;
 
   constructor(path: string, options: StreamOptions) {
     super();
@@ -90,6 +95,47 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (this.unavailable === undefined) return;
     this.unavailable = undefined;
     this.emit('available');
+  }
+
+  /** Sessions the server holds on this stream. */
+  get sessions(): number {
+    return this.sessionCount;
+  }
+
+  /** A source listens for `demand`: it starts when a client asks, so DESCRIBE may wait for it. */
+  get onDemand(): boolean {
+    return this.listenerCount('demand') > 0;
+  }
+
+  /** A client asks for the stream (DESCRIBE). */
+  want(): void {
+    this.emit('demand');
+  }
+
+  /** The server opened a session on this stream. */
+  sessionOpened(): void {
+    if (++this.sessionCount === 1) this.emit('demand');
+  }
+
+  /** The server ended a session on this stream. */
+  sessionClosed(): void {
+    if (this.sessionCount === 0) return;
+    if (--this.sessionCount === 0) this.emit('idle');
+  }
+
+  /** Resolves true once the stream is available, false after `timeoutMs` without. */
+  whenAvailable(timeoutMs: number): Promise<boolean> {
+    if (this.unavailable === undefined) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.off('available', onAvailable);
+        resolve(ok);
+      };
+      const onAvailable = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.on('available', onAvailable);
+    });
   }
 
   get isClosed(): boolean {

@@ -247,6 +247,11 @@ export class Dispatcher<C extends DispatcherConnection> {
     if (accept && !/application\/sdp|\*\/\*|application\/\*/i.test(accept)) {
       throw statusError(406, 'ERR_RTSP_NOT_ACCEPTABLE', 'only application/sdp is offered');
     }
+    // An on-demand source (a relay) starts now: wait for it as for a source that has just started.
+    stream.want();
+    if (stream.unavailableReason !== undefined && stream.onDemand) {
+      await stream.whenAvailable(this.ctx.limits.describeWaitMs);
+    }
     // A source that is down: say so now rather than wait describeWaitMs for media that is not coming.
     if (stream.unavailableReason !== undefined) return unavailable(stream.unavailableReason);
     // Parameter sets go into the SDP, so wait briefly for a source that has just started.

@@ -404,6 +404,7 @@ export class SessionTable {
     this.byId.set(id, session);
     addTo(this.byOwner, owner, session);
     addTo(this.byStream, stream, session);
+    stream.sessionOpened();
     this.byAddress.set(owner.remoteAddress, (this.byAddress.get(owner.remoteAddress) ?? 0) + 1);
     return session;
   }
@@ -451,6 +452,7 @@ export class SessionTable {
     this.byId.delete(session.id);
     removeFrom(this.byOwner, session.owner, session);
     removeFrom(this.byStream, session.stream, session);
+    session.stream.sessionClosed();
     const left = (this.byAddress.get(session.owner.remoteAddress) ?? 1) - 1;
     if (left > 0) this.byAddress.set(session.owner.remoteAddress, left);
     else this.byAddress.delete(session.owner.remoteAddress);

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { AnnexBFileSource } from './annexb-file.js';
 import { FfmpegSource } from './ffmpeg.js';
 import { Mp4FileSource } from './mp4-file.js';
+import { RelaySource, type RelayTransport } from './relay.js';
 import type { Source } from './source.js';
 import { TestPatternSource } from './testpattern/source.js';
 
@@ -35,6 +36,15 @@ export type SourceSpec =
       ffmpeg: string | string[];
       /** Keyframe interval in seconds of video ffmpeg encodes (default 2). */
       gop?: number;
+    }
+  | {
+      source: 'relay';
+      /** `rtsp://[user:pass@]host[:port]/path` of the upstream. */
+      url: string;
+      transport?: RelayTransport;
+      /** Pull only while someone plays (see RelaySourceOptions.onDemand). */
+      onDemand?: boolean;
+      lingerMs?: number;
     };
 
 const ANNEXB = /\.(264|h264|265|h265|hevc)$/i;
@@ -54,6 +64,13 @@ export function createSource(spec: SourceSpec): Source {
         gopFrames: Math.max(1, Math.round((spec.gop ?? 2) * (spec.fps ?? 25))),
         label: spec.label,
         audio: spec.audio === true,
+      });
+    case 'relay':
+      return new RelaySource({
+        url: spec.url,
+        transport: spec.transport,
+        onDemand: spec.onDemand,
+        lingerMs: spec.lingerMs,
       });
     case 'ffmpeg':
       return new FfmpegSource({ args: spec.ffmpeg, gopSeconds: spec.gop, lateTracks: true });

@@ -467,7 +467,13 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
         }
         if (words[0] === 'smolrtsp') {
           cmd = join(binDir, 'smolrtsp');
-          args = [...words.slice(1), ...tail];
+          // A relay of the camera at rtsp://[user:pass@]10.0.0.7/ pulls the local camera server.
+          args = [...words.slice(1), ...tail].map((a) =>
+            a.replace(
+              /^(rtsp:\/\/(?:[^@/]*@)?)10\.0\.0\.7\//,
+              (_m, pre: string) => `${pre}127.0.0.1:${camera.port}/`,
+            ),
+          );
           if (args.includes('--config')) args.push('--tls-port', String(await freePort()));
         } else {
           // `npm install && npm start`: installed already (CI ran npm ci); then npm start as written.
