@@ -1,5 +1,6 @@
 import { MediaFormatError } from '../codecs/errors.js';
 import type { Stream } from '../media/stream.js';
+import type { Track } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
 import { formatContentBase, joinControlUrl } from '../protocol/headers/content-base.js';
 import { parseCSeq } from '../protocol/headers/cseq.js';
@@ -388,18 +389,9 @@ export class Dispatcher<C extends DispatcherConnection> {
       const transportHeader = formatTransportHeader(reply);
       session.addTrack(track, transport, trackUrl);
       if (session !== existing) this.ctx.sessionStarted(session);
-      return {
-        status: 200,
-        headers: [
-          ['Transport', transportHeader],
-          ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
-        ],
-      };
+      return this.setupAnswer(session, transportHeader);
     } catch (err) {
-      if (transport && session?.tracks.get(track.id)?.transport !== transport) transport.close();
-      if (session && session !== existing && session.tracks.size === 0) session.end('teardown');
-      if (err instanceof RtspError) throw err;
-      throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
+      throw this.undoSetup(err, transport, session, existing, track);
     }
   }
 
@@ -519,18 +511,9 @@ export class Dispatcher<C extends DispatcherConnection> {
         this.ctx.sessionStarted(publisher);
       }
       point.ingests.set(track.id, new TrackIngest(track, point.announced[index], point.stats));
-      return {
-        status: 200,
-        headers: [
-          ['Transport', header],
-          ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
-        ],
-      };
+      return this.setupAnswer(session, header);
     } catch (err) {
-      if (transport && session?.tracks.get(track.id)?.transport !== transport) transport.close();
-      if (session && session !== existing && session.tracks.size === 0) session.end('teardown');
-      if (err instanceof RtspError) throw err;
-      throw statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
+      throw this.undoSetup(err, transport, session, existing, track);
     }
   }
 
@@ -563,6 +546,33 @@ export class Dispatcher<C extends DispatcherConnection> {
     }
   }
 
+  /** The 200 a SETUP gets: the Transport chosen and the session with its timeout. */
+  private setupAnswer(session: Session, transportHeader: string): ResponseSpec {
+    return {
+      status: 200,
+      headers: [
+        ['Transport', transportHeader],
+        ['Session', formatSessionHeader({ id: session.id, timeout: this.ctx.sessions.timeoutSec })],
+      ],
+    };
+  }
+
+  /**
+   * A failed SETUP leaves nothing behind: the transport it made is closed and a session it created
+   * with no track is ended. Returns the error to throw (a port failure becomes 503).
+   */
+  private undoSetup(
+    err: unknown,
+    transport: SessionTransport | undefined,
+    session: Session | undefined,
+    existing: Session | undefined,
+    track: Track,
+  ): RtspError {
+    if (transport && session?.tracks.get(track.id)?.transport !== transport) transport.close();
+    if (session && session !== existing && session.tracks.size === 0) session.end('teardown');
+    if (err instanceof RtspError) return err;
+    return statusError(503, 'ERR_RTSP_NO_PORTS', (err as Error).message);
+  }
   /**
    * Answers at once and starts every track; the client's first packets come from the transports'
    * gates instead of from a delayed answer: video starts at its next keyframe (asked of the source,
