@@ -60,7 +60,8 @@ export interface AuthUser {
   ha1Sha256?: string;
 }
 
-export type AuthAction = 'read' | 'publish';
+/** read: play a path; publish: push to it; api: the HTTP API and web page (see src/http/). */
+export type AuthAction = 'read' | 'publish' | 'api';
 
 export interface AuthRule {
   /** '/cam' that path only; '/cam/*' every path below /cam/ (not /cam itself); '*' every path. */
@@ -99,7 +100,8 @@ export interface AuthOptions {
 }
 
 export interface Authenticator {
-  authorize(req: RequestInfo): Promise<AuthorizeResult>;
+  /** `action` overrides the one the method implies (the HTTP server asks for `api` or `read`). */
+  authorize(req: RequestInfo, action?: AuthAction): Promise<AuthorizeResult>;
   /** Wrong credentials counted for `address` in the current window (IPv6: its /64). */
   failuresOf(address: string): number;
   /** Forgets the failures of one address, or of all. */
@@ -239,12 +241,14 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     passwordMac: mac(macKey, randomBytes(16).toString('hex')),
   };
 
-  const rules = options.rules ?? defaultRules();
+  const rules = [...(options.rules ?? defaultRules())];
+  // Rules written before the HTTP API existed say nothing of it: any user may then use it.
+  if (!rules.some((r) => r.action === 'api')) rules.push({ path: '*', action: 'api', users: ['*'] });
   for (const r of rules) {
     if (r.path !== '*' && !r.path.startsWith('/'))
       throw new TypeError(`auth: rule path must be '*' or start with '/'`);
-    if (r.action !== 'read' && r.action !== 'publish')
-      throw new TypeError(`auth: rule action must be read or publish`);
+    if (r.action !== 'read' && r.action !== 'publish' && r.action !== 'api')
+      throw new TypeError(`auth: rule action must be read, publish or api`);
     if (!Array.isArray(r.users) || r.users.length === 0) throw new TypeError('auth: a rule names no users');
     for (const name of r.users) {
       if (name !== '*' && name !== 'anonymous' && !users.has(name)) {
@@ -435,12 +439,16 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   }
 
   return {
-    async authorize(req: RequestInfo): Promise<AuthorizeResult> {
-      if (req.method === 'OPTIONS') return true;
+    async authorize(req: RequestInfo, given?: AuthAction): Promise<AuthorizeResult> {
+      if (given === undefined && req.method === 'OPTIONS') return true;
       // A method we do not know asks for the most: publish.
-      let action = METHOD_ACTIONS.get(req.method) ?? 'publish';
+      let action = given ?? METHOD_ACTIONS.get(req.method) ?? 'publish';
       // SETUP of a publisher's track (mode=record) is publishing, not reading.
-      if (req.method === 'SETUP' && /mode\s*=\s*"?[^;,]*record/i.test(req.headers.get('transport') ?? ''))
+      if (
+        given === undefined &&
+        req.method === 'SETUP' &&
+        /mode\s*=\s*"?[^;,]*record/i.test(req.headers.get('transport') ?? '')
+      )
         action = 'publish';
       const rule = findRule(req.path, action);
       if (!rule) return false;

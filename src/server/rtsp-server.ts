@@ -85,6 +85,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly dispatcher: Dispatcher<RtspConnection>;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
+  /** The built-in authentication (options.auth), shared with the HTTP server: one failure table. */
+  readonly authenticator: Authenticator | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: RtspServerOptions = {}) {
@@ -92,7 +94,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.options = resolveServerOptions(options);
     const o = this.options;
     this.admission = new Admission(o, options.ipFilter);
-    const hooks = options.auth ? withAuthentication(createAuthenticator(options.auth), o.hooks) : o.hooks;
+    this.authenticator = options.auth ? createAuthenticator(options.auth) : undefined;
+    const hooks = this.authenticator ? withAuthentication(this.authenticator, o.hooks) : o.hooks;
     this.ports = new UdpPortPool(o.rtpPortRange, o.host);
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
     this.sessionTable = new SessionTable(
@@ -266,6 +269,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   /** The status view: every session with its client, transport, state and counters. */
+  /**
+   * Ends one session as the operator asks (a kick): RTCP BYE on each of its tracks, then its RTSP
+   * connection is closed if it carries no other session. False for an unknown id.
+   */
+  endSession(id: string): boolean {
+    const session = this.sessionTable.get(id);
+    if (!session) return false;
+    const owner = session.owner;
+    session.end('kicked');
+    for (const c of this.connections) {
+      if (c === owner && !this.sessionTable.hasSessions(c)) c.close();
+    }
+    return true;
+  }
+
   sessions(): SessionInfo[] {
     return [...this.sessionTable.values()].map((s) => s.info());
   }

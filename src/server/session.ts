@@ -23,6 +23,8 @@ export type EndReason =
   | 'unpublished'
   /** A publisher whose path was taken over by another (takeover: true). */
   | 'replaced'
+  /** Ended by the operator (`RtspServer.endSession`, the HTTP API's DELETE). */
+  | 'kicked'
   | 'error';
 
 /** The requests that act on a session, and the states each is valid in (checked like gortsplib's checkState). */
