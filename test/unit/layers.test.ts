@@ -22,9 +22,11 @@ export const LAYERS: Record<string, readonly string[]> = {
   client: ['media', 'codecs', 'rtp', 'protocol'],
   server: ['media', 'codecs', 'rtp', 'protocol'],
   sources: ['client', 'media', 'codecs', 'rtp', 'protocol', 'vendor'],
-  cli: ['server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
+  // The HTTP API, web page and WHEP: over the server and its streams.
+  http: ['server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol', 'vendor'],
+  cli: ['http', 'server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
   vendor: [],
-  index: ['server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
+  index: ['http', 'server', 'sources', 'client', 'media', 'codecs', 'rtp', 'protocol'],
 };
 
 const PURE = new Set(['protocol', 'rtp', 'codecs']);
