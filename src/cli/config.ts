@@ -119,12 +119,20 @@ export const configSchema = z
             z
               .object({
                 path: z.string(),
-                action: z.enum(['read', 'publish']).default('read'),
+                action: z.enum(['read', 'publish', 'api']).default('read'),
                 users: z.array(z.string()).nonempty(),
               })
               .strict(),
           )
           .optional(),
+      })
+      .strict()
+      .optional(),
+    http: z
+      .object({
+        port: (configSchemaOf(cliOption('http-port')) as z.ZodNumber).optional(),
+        host: (configSchemaOf(cliOption('http-host')) as z.ZodString).optional(),
+        tls: (configSchemaOf(cliOption('http-tls')) as z.ZodBoolean).optional(),
       })
       .strict()
       .optional(),

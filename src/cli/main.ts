@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
+import { HttpServer } from '../http/http-server.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -13,9 +14,6 @@ import {
   type RtspServerOptions,
   VERSION,
 } from '../server/rtsp-server.js';
-import { createSource, type SourceSpec } from '../sources/create-source.js';
-import type { Source } from '../sources/source.js';
-import { MIN_PATTERN_HEIGHT, MIN_PATTERN_WIDTH } from '../sources/testpattern/draw.js';
 import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
 import { hashPassword } from './hash-password.js';
 import {
@@ -29,6 +27,7 @@ import {
   type ServeValues,
   VALUE_OPTIONS,
 } from './options.js';
+import { PathTable, readPattern, sourceSpecOf } from './paths.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
@@ -62,28 +61,13 @@ function flagValue(flag: string, text: string | undefined): number | undefined {
   }
 }
 
-/** `1280x720@30` → size and rate of the test pattern. */
+/** readPattern for the command line: a bad pattern is a startup failure. */
 export function parsePattern(text: string): { width: number; height: number; fps: number } {
-  const m = /^(\d+)x(\d+)(?:@(\d+))?$/.exec(text);
-  const width = Number(m?.[1]);
-  const height = Number(m?.[2]);
-  const fps = Number(m?.[3] ?? 25);
-  if (
-    !m ||
-    width < MIN_PATTERN_WIDTH ||
-    height < MIN_PATTERN_HEIGHT ||
-    width > 4096 ||
-    height > 2304 ||
-    width % 2 !== 0 ||
-    height % 2 !== 0 ||
-    fps < 1 ||
-    fps > 120
-  ) {
-    fail(
-      `pattern ${text} must look like 1280x720@30 (${MIN_PATTERN_WIDTH}x${MIN_PATTERN_HEIGHT} to 4096x2304, even sizes, 1 to 120 fps)`,
-    );
+  try {
+    return readPattern(text);
+  } catch (err) {
+    fail((err as Error).message);
   }
-  return { width, height, fps };
 }
 
 /**
@@ -138,6 +122,9 @@ type Values = ServeValues & {
   'tls-key'?: string;
   'tls-port'?: string;
   'tls-allow-udp'?: boolean;
+  'http-port'?: string;
+  'http-host'?: string;
+  'http-tls'?: boolean;
   'log-level'?: string;
   'log-json'?: boolean;
   help?: boolean;
@@ -261,47 +248,6 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   return paths;
 }
 
-/**
- * Builds the stream at `path` with its source, the same way for every kind: create, open, add the
- * stream with the codecs open() gave (none for a source whose tracks come later), start.
- */
-async function startPath(
-  server: RtspServer,
-  path: string,
-  cfg: Exclude<PathSourceConfig, { source: 'publish' }>,
-  onError: (err: Error) => void,
-  log: Logger,
-): Promise<Source> {
-  const spec: SourceSpec =
-    cfg.source === 'pattern'
-      ? { source: 'pattern', ...parsePattern(cfg.pattern), gop: cfg.gop, audio: cfg.audio, label: path }
-      : cfg.source === 'relay'
-        ? {
-            source: 'relay',
-            url: cfg.url,
-            transport: cfg.sourceTransport,
-            onDemand: cfg.sourceOnDemand,
-            lingerMs: cfg.sourceOnDemandLingerMs,
-          }
-        : cfg;
-  const src = createSource(spec);
-  // What open() finds (unreadable file, an order it cannot derive) is a startup failure.
-  const codecs = await src.open();
-  src.on('error', onError);
-  src.on('restart', (attempt, delayMs, reason) =>
-    log.warn({ path, attempt, delayMs, reason }, `${src.kind} is down; retrying`),
-  );
-  src.on('info', (message) => log.info({ path }, message));
-  src.on('tracks', (late) => log.info({ path, tracks: late.length }, `${src.kind} is delivering`));
-  try {
-    src.start(server.addStream(path, { tracks: [...codecs] }));
-  } catch (err) {
-    src.stop();
-    throw err;
-  }
-  return src;
-}
-
 async function serve(argv: string[]): Promise<void> {
   let v: Values;
   try {
@@ -376,32 +322,32 @@ async function serve(argv: string[]): Promise<void> {
   const host = options.host ?? SERVER_DEFAULTS.host;
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const running: Source[] = [];
+  const table = new PathTable(server, sourceSpecOf, log);
+  // Before any path: an HTTP port that cannot be bound fails the start like the RTSP port does.
+  let http: HttpServer | undefined;
+  try {
+    http = await startHttp(v, config, options, server, table, log);
+  } catch (err) {
+    await server.close();
+    fail((err as Error).message);
+  }
   const lines: string[] = [];
   for (const [path, cfg] of paths) {
-    if (cfg.source === 'publish') {
-      server.addPublishPath(path, { publishEnd: cfg.publishEnd, takeover: cfg.takeover });
-      const url = `rtsp://${shownHost}:${server.port}${path}`;
-      log.info({ url, source: 'publish', publishEnd: cfg.publishEnd }, 'serving');
-      lines.push(`  ${url}  (publish to it: ffmpeg -re -i IN -c copy -f rtsp ${url})`);
-      continue;
-    }
+    const url = `rtsp://${shownHost}:${server.port}${path}`;
     try {
-      const src = await startPath(
-        server,
-        path,
-        cfg,
-        (err) => log.error({ path, err: err.message }, 'source error'),
-        log,
-      );
-      running.push(src);
-      const url = `rtsp://${shownHost}:${server.port}${path}`;
-      log.info({ url, source: src.description }, 'serving');
-      lines.push(`  ${url}  (${src.description})`);
+      const served = await table.add(path, cfg);
+      if (cfg.source === 'publish') {
+        log.info({ url, source: 'publish', publishEnd: cfg.publishEnd }, 'serving');
+        lines.push(`  ${url}  (publish to it: ffmpeg -re -i IN -c copy -f rtsp ${url})`);
+      } else {
+        const description = served.source?.description ?? cfg.source;
+        log.info({ url, source: description }, 'serving');
+        lines.push(`  ${url}  (${description})`);
+      }
     } catch (err) {
       // All or nothing: a server missing one of its configured paths would look healthy while it is not.
-      for (const s of running) s.stop();
-      await server.close();
+      table.stopAll();
+      await Promise.all([server.close(), http?.close()]);
       fail(`cannot serve ${path}: ${(err as Error).message}`);
     }
   }
@@ -412,6 +358,7 @@ async function serve(argv: string[]): Promise<void> {
       `            vlc ${first}\n` +
       `            gst-launch-1.0 playbin uri=${first}\n` +
       (server.tlsPort !== undefined ? `  RTSPS on port ${server.tlsPort} (rtsps://)\n` : '') +
+      (http ? `  HTTP:     ${http.url}/\n` : '') +
       (options.auth ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (Digest)\n` : '') +
       `  stop:     Ctrl+C\n\n`,
   );
@@ -421,8 +368,8 @@ async function serve(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    for (const s of running) s.stop();
-    await server.close();
+    table.stopAll();
+    await Promise.all([server.close(), http?.close()]);
     log.info('stopped');
     process.exit(0);
   };
@@ -432,6 +379,55 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGHUP', () =>
     log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring'),
   );
+}
+
+/**
+ * The HTTP server when `--http-port` (or `http.port`) is given: the API, metrics and web page on
+ * one port, with the RTSP server's users and rules (action `api`; `read` for playing a path).
+ */
+async function startHttp(
+  v: Values,
+  c: ServeConfigFile,
+  options: RtspServerOptions,
+  server: RtspServer,
+  _table: PathTable,
+  log: Logger,
+): Promise<HttpServer | undefined> {
+  const port = flagValue('http-port', v['http-port']) ?? c.http?.port;
+  if (port === undefined) {
+    if (v['http-tls'] || v['http-host'] !== undefined) fail('--http-host and --http-tls need --http-port');
+    return undefined;
+  }
+  const tls = v['http-tls'] === true || c.http?.tls === true;
+  if (tls && !options.tls) fail('--http-tls uses the RTSPS certificate: give --tls-cert and --tls-key');
+  const http = new HttpServer({
+    host: v['http-host'] ?? c.http?.host ?? String(optionDefault('http-host')),
+    port,
+    tls: tls && options.tls ? { cert: options.tls.cert, key: options.tls.key } : undefined,
+    authenticator: server.authenticator,
+    serverName: `smolrtsp/${VERSION}`,
+  });
+  http.on('request', (r) =>
+    log[r.status >= 500 ? 'warn' : r.status >= 400 && r.status !== 401 ? 'info' : 'debug'](
+      {
+        client: r.remoteAddress,
+        method: r.method,
+        path: r.path,
+        status: r.status,
+        user: r.user,
+        error: r.error,
+      },
+      'http request',
+    ),
+  );
+  http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
+  try {
+    await http.listen();
+  } catch (err) {
+    throw new Error(`cannot listen for HTTP on port ${port}: ${(err as Error).message}`);
+  }
+  log.info({ url: http.url }, 'http serving');
+  return http;
 }
 
 /**

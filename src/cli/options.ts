@@ -16,7 +16,7 @@ export const SERVER_DEFAULTS = { ...SERVER_OPTION_DEFAULTS, tlsPort: DEFAULT_TLS
  */
 export type OptionKind = 'int' | 'seconds' | 'portRange' | 'string' | 'list' | 'flag';
 
-export type OptionGroup = 'source' | 'server' | 'security' | 'logging';
+export type OptionGroup = 'source' | 'server' | 'security' | 'http' | 'logging';
 
 /** Where a value goes: a server option, the path the command line serves, or the CLI itself. */
 export type OptionTarget =
@@ -34,7 +34,9 @@ export type OptionTarget =
         | 'relay'
         | 'relay-on-demand';
     }
-  | { cli: 'config' | 'log-level' | 'log-json' | 'help' | 'version' };
+  | { cli: 'config' | 'log-level' | 'log-json' | 'help' | 'version' }
+  /** The HTTP server (API, metrics, web page): `http.*` in the config file. */
+  | { http: 'port' | 'host' | 'tls' };
 
 export interface CliOption {
   flag: string;
@@ -393,6 +395,36 @@ export const SERVE_OPTIONS_TABLE: readonly CliOption[] = [
     config: 'tls.allowUdp',
     to: { server: 'tls', field: 'allowUdp' },
   },
+  // HTTP: API, metrics, web page.
+  {
+    flag: 'http-port',
+    kind: 'int',
+    arg: 'N',
+    min: 0,
+    max: 65535,
+    group: 'http',
+    help: 'serve the HTTP API, /metrics and the web page on this port (off\nunless given)',
+    config: 'http.port',
+    to: { http: 'port' },
+  },
+  {
+    flag: 'http-host',
+    kind: 'string',
+    arg: 'ADDR',
+    default: '127.0.0.1',
+    group: 'http',
+    help: 'address of the HTTP server (default {default}: this machine only)',
+    config: 'http.host',
+    to: { http: 'host' },
+  },
+  {
+    flag: 'http-tls',
+    kind: 'flag',
+    group: 'http',
+    help: 'HTTPS on --http-port, with the --tls-cert and --tls-key of RTSPS',
+    config: 'http.tls',
+    to: { http: 'tls' },
+  },
   // Logging.
   {
     flag: 'log-level',
@@ -466,6 +498,7 @@ const GROUP_TITLES: Record<OptionGroup, string> = {
   source: 'What to serve (one path from the command line; any number from --config):',
   server: 'Server:',
   security: 'Security:',
+  http: 'HTTP (API, metrics, web page):',
   logging: 'Logging:',
 };
 

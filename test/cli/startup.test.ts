@@ -44,6 +44,26 @@ function listening(): Promise<Server> {
   });
 }
 
+describe('serve: HTTP startup failures', () => {
+  it('an HTTP port in use, --http-tls without a certificate, --http-host without a port: one line, exit 2', async () => {
+    const busy = await listening();
+    try {
+      const busyPort = (busy.address() as { port: number }).port;
+      assertOneLineFailure(
+        [...base, '--http-port', String(busyPort)],
+        `cannot listen for HTTP on port ${busyPort}`,
+      );
+    } finally {
+      busy.close();
+    }
+    assertOneLineFailure(
+      [...base, '--http-port', '0', '--http-tls'],
+      '--http-tls uses the RTSPS certificate',
+    );
+    assertOneLineFailure([...base, '--http-host', '0.0.0.0'], '--http-host and --http-tls need --http-port');
+  });
+});
+
 describe('serve: option values', () => {
   it('takes a separate value that starts with "-" (ffmpeg arguments)', () => {
     const set = new Set(['ffmpeg', 'path', 'port']);

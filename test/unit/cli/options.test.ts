@@ -65,7 +65,7 @@ describe('serve options table', () => {
       assert.doesNotThrow(() => readFlagValue(o, sample(o)));
 
       // It goes somewhere: a plain server option is set from the flag and from the config key.
-      assert.ok('server' in o.to || 'path' in o.to || 'cli' in o.to);
+      assert.ok('server' in o.to || 'path' in o.to || 'cli' in o.to || 'http' in o.to);
       if ('server' in o.to && o.to.field === undefined) {
         const fromFlag = plainServerOptions({ [o.flag]: sample(o) }, {}) as Record<string, unknown>;
         assert.notEqual(fromFlag[o.to.server], undefined, `--${o.flag} sets ${o.to.server}`);
@@ -73,8 +73,8 @@ describe('serve options table', () => {
         assert.deepEqual((fromConfig as Record<string, unknown>)[o.to.server], fromFlag[o.to.server]);
       }
 
-      // A server option has a config key the config file accepts (and refuses out of range).
-      if ('server' in o.to) {
+      // A server or HTTP option has a config key the config file accepts (and refuses out of range).
+      if ('server' in o.to || 'http' in o.to) {
         assert.ok(o.config, `--${o.flag} has a config key`);
         const parsed = configSchema.safeParse({ paths: {}, ...nest(o.config, configSample(o)) });
         assert.ok(parsed.success, `config ${o.config}: ${parsed.error?.message}`);
