@@ -38,6 +38,10 @@ const PACKAGES: Record<string, readonly string[]> = {
   pino: ['cli'],
   'pino-pretty': ['cli'],
   zod: ['cli'],
+  'prom-client': ['cli'],
+  yaml: ['cli'],
+  // WebRTC for the web page's WHEP previews: loaded by the HTTP layer only when a browser asks.
+  werift: ['http'],
 };
 
 function files(dir: string, out: string[] = []): string[] {
