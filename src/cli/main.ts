@@ -16,6 +16,7 @@ import {
 } from '../server/rtsp-server.js';
 import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
 import { hashPassword } from './hash-password.js';
+import { routeMetrics } from './metrics.js';
 import {
   cliOption,
   optionDefault,
@@ -390,7 +391,7 @@ async function startHttp(
   c: ServeConfigFile,
   options: RtspServerOptions,
   server: RtspServer,
-  _table: PathTable,
+  table: PathTable,
   log: Logger,
 ): Promise<HttpServer | undefined> {
   const port = flagValue('http-port', v['http-port']) ?? c.http?.port;
@@ -421,6 +422,7 @@ async function startHttp(
     ),
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
+  routeMetrics(http, server, table);
   try {
     await http.listen();
   } catch (err) {

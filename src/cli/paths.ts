@@ -1,5 +1,6 @@
 // The paths a running `smolrtsp serve` serves, each with its config and source: started at launch,
 // and added, replaced or removed later (HTTP API, config reload) the same way.
+import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { TrackCodec } from '../media/track.js';
@@ -78,14 +79,21 @@ interface Opened {
   codecs: readonly TrackCodec[];
 }
 
-export class PathTable {
+export interface PathTableEvents {
+  /** A path's source went down and retries (the source's own `restart`), for the metrics. */
+  sourceRestart: [path: string, attempt: number, reason: string];
+}
+
+export class PathTable extends EventEmitter<PathTableEvents> {
   private readonly paths = new Map<string, ServedPath>();
 
   constructor(
     private readonly server: RtspServer,
     private readonly specOf: SpecOf,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   get(path: string): ServedPath | undefined {
     return this.paths.get(path);
@@ -204,9 +212,10 @@ export class PathTable {
   private attach(path: string, { source: src, codecs }: Opened): void {
     const log = this.log;
     src.on('error', (err) => log.error({ path, err: err.message }, 'source error'));
-    src.on('restart', (attempt, delayMs, reason) =>
-      log.warn({ path, attempt, delayMs, reason }, `${src.kind} is down; retrying`),
-    );
+    src.on('restart', (attempt, delayMs, reason) => {
+      log.warn({ path, attempt, delayMs, reason }, `${src.kind} is down; retrying`);
+      this.emit('sourceRestart', path, attempt, reason);
+    });
     src.on('info', (message) => log.info({ path }, message));
     src.on('tracks', (late) => log.info({ path, tracks: late.length }, `${src.kind} is delivering`));
     try {

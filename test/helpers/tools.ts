@@ -65,6 +65,67 @@ export function requireGstRtspServer(t: TestContext): boolean {
   );
 }
 
+let prometheusParserFound: boolean | undefined;
+
+/** True when SYSTEM_PYTHON has the Prometheus client's parser (python3-prometheus-client). */
+export function hasPrometheusParser(): boolean {
+  prometheusParserFound ??=
+    spawnSync(SYSTEM_PYTHON, ['-c', 'import prometheus_client.parser'], { stdio: 'ignore', timeout: 10_000 })
+      .status === 0;
+  return prometheusParserFound;
+}
+
+/** Like requireTools, for the Prometheus text parser used to read /metrics as Prometheus would. */
+export function requirePrometheusParser(t: TestContext): boolean {
+  if (hasPrometheusParser()) return true;
+  return skipOrFail(
+    t,
+    `${SYSTEM_PYTHON} with prometheus_client not found: install python3-prometheus-client to run this test`,
+  );
+}
+
+/** One sample of a parsed exposition. */
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  /** The value; NaN and infinities come as the strings 'nan', 'inf', '-inf' (JSON has no such number). */
+  value: number | string;
+}
+
+/**
+ * Parses a Prometheus text exposition with the Prometheus client's own parser
+ * (text_string_to_metric_families); rejects with the parser's error when it cannot.
+ */
+export function parsePrometheusText(text: string): Promise<PromSample[]> {
+  const script =
+    'import sys, json, math\n' +
+    'from prometheus_client.parser import text_string_to_metric_families\n' +
+    'out = []\n' +
+    'for family in text_string_to_metric_families(sys.stdin.read()):\n' +
+    '    for s in family.samples:\n' +
+    '        value = s.value if math.isfinite(s.value) else str(s.value)\n' +
+    '        out.append({"name": s.name, "labels": s.labels, "value": value})\n' +
+    'print(json.dumps(out))\n';
+  return new Promise((resolve, reject) => {
+    const child = spawn(SYSTEM_PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(JSON.parse(out) as PromSample[]);
+      else reject(new Error(`the Prometheus parser refused the exposition (exit ${code}): ${err}`));
+    });
+    child.stdin.end(text);
+  });
+}
+
 /** As requireTools, for GStreamer elements (checked with `gst-inspect-1.0 --exists`). */
 export function requireGstElements(t: TestContext, ...names: string[]): boolean {
   const missing = names.filter((n) => !hasGstElement(n));
