@@ -80,7 +80,7 @@ const pathSourceKinds = z.discriminatedUnion('source', [
 ]);
 
 /** `"source": "rtsp://..."` is a relay of that URL. */
-const pathSource = z.preprocess(
+export const pathSource = z.preprocess(
   (p) =>
     typeof p === 'object' &&
     p !== null &&
@@ -90,6 +90,21 @@ const pathSource = z.preprocess(
       : p,
   pathSourceKinds,
 );
+
+/** JSON Schema of one `paths` entry as written (defaults optional), for the HTTP API's OpenAPI document. */
+export function pathSourceJsonSchema(): Record<string, unknown> {
+  const { $schema: _, ...kinds } = z.toJSONSchema(pathSourceKinds, { io: 'input' });
+  const shorthand = {
+    type: 'object',
+    description: 'a relay of that URL',
+    properties: { source: { type: 'string', pattern: '^rtsp://' } },
+    required: ['source'],
+  };
+  return {
+    description: 'source: pattern, file, ffmpeg, relay, publish or an rtsp:// URL',
+    anyOf: [kinds, shorthand],
+  };
+}
 
 export const configSchema = z
   .object({

@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
+import { registerApi } from '../http/api.js';
 import { HttpServer } from '../http/http-server.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
@@ -14,6 +15,7 @@ import {
   type RtspServerOptions,
   VERSION,
 } from '../server/rtsp-server.js';
+import { createApiController } from './api-controller.js';
 import { loadConfig, type PathSourceConfig, resolveUsers, type ServeConfigFile } from './config.js';
 import { hashPassword } from './hash-password.js';
 import { routeMetrics } from './metrics.js';
@@ -423,6 +425,9 @@ async function startHttp(
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
   routeMetrics(http, server, table);
+  // The JSON API (/api/v1/...); a config reload plugs in as the controller's `reload`.
+  const controller = createApiController(table, log);
+  registerApi(http, { server, controller });
   try {
     await http.listen();
   } catch (err) {
