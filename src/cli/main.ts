@@ -28,6 +28,7 @@ import {
   VALUE_OPTIONS,
 } from './options.js';
 import { PathTable, readPattern, sourceSpecOf } from './paths.js';
+import { type CommandLinePaths, ConfigReloader, registerReloadRoute, servedPaths } from './reload.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
@@ -194,9 +195,12 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
   };
 }
 
-/** The paths to serve: the config's, plus (or replaced at the same path by) the command line's one. */
-function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfig> {
-  const paths = new Map<string, PathSourceConfig>(Object.entries(c.paths));
+/**
+ * The paths the command line names (they win over the config file's, at start and on reload), and
+ * the default test pattern served when nothing names a path.
+ */
+function commandLinePaths(v: Values): CommandLinePaths {
+  const paths = new Map<string, PathSourceConfig>();
   const given = [v.file, v.pattern, v.ffmpeg].filter((x) => x !== undefined).length;
   if (given > 1) fail('--file, --pattern and --ffmpeg are exclusive');
   // Options that only one kind of source reads are refused elsewhere rather than silently ignored.
@@ -235,17 +239,18 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
     paths.set(path, { source: 'file', file: v.file, fps: flagValue('fps', v.fps) });
   } else if (v.ffmpeg !== undefined) {
     paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg, gop });
-  } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
-    paths.set(path, {
-      source: 'pattern',
-      pattern: v.pattern ?? String(optionDefault('pattern')),
-      gop,
-      audio: v.audio === true,
-    });
   }
-  // Every pattern is checked before any path starts: one bad path must not stop the server halfway.
-  for (const cfg of paths.values()) if (cfg.source === 'pattern') parsePattern(cfg.pattern);
-  return paths;
+  const pattern: PathSourceConfig = {
+    source: 'pattern',
+    pattern: v.pattern ?? String(optionDefault('pattern')),
+    gop,
+    audio: v.audio === true,
+  };
+  // Checked before any path starts (the config file's patterns are checked by its schema).
+  parsePattern(pattern.pattern);
+  const otherSource = v.relay !== undefined || v.file !== undefined || v.ffmpeg !== undefined;
+  if (!otherSource && (v.pattern !== undefined || v.path !== undefined)) paths.set(path, pattern);
+  return { given: paths, fallback: [path, pattern] };
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -275,7 +280,8 @@ async function serve(argv: string[]): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const paths = pathSources(v, config);
+  const commandLine = commandLinePaths(v);
+  const paths = servedPaths(config.paths, commandLine);
 
   const level = v['log-level'] ?? String(optionDefault('log-level'));
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
@@ -323,10 +329,11 @@ async function serve(argv: string[]): Promise<void> {
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const table = new PathTable(server, sourceSpecOf, log);
+  const reloader = new ConfigReloader({ file: v.config, table, commandLine, started: config, log });
   // Before any path: an HTTP port that cannot be bound fails the start like the RTSP port does.
   let http: HttpServer | undefined;
   try {
-    http = await startHttp(v, config, options, server, table, log);
+    http = await startHttp(v, config, options, server, table, log, reloader);
   } catch (err) {
     await server.close();
     fail((err as Error).message);
@@ -375,10 +382,12 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // Without a handler SIGHUP would end the process with no cleanup at all.
-  process.on('SIGHUP', () =>
-    log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring'),
-  );
+  reloader.started();
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info({ signal: 'SIGHUP' }, 'reloading the config');
+    void reloader.reload('SIGHUP');
+  });
 }
 
 /**
@@ -392,6 +401,7 @@ async function startHttp(
   server: RtspServer,
   _table: PathTable,
   log: Logger,
+  reloader: ConfigReloader,
 ): Promise<HttpServer | undefined> {
   const port = flagValue('http-port', v['http-port']) ?? c.http?.port;
   if (port === undefined) {
@@ -421,6 +431,7 @@ async function startHttp(
     ),
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
+  registerReloadRoute(http, () => reloader.reload('http'));
   try {
     await http.listen();
   } catch (err) {
