@@ -1,13 +1,26 @@
-// The config file of `smolrtsp serve --config FILE` (JSON), validated with zod. CLI-only: the
-// library takes plain options objects.
+// The config file of `smolrtsp serve --config FILE` (JSON, or YAML for .yaml/.yml), validated with
+// zod. CLI-only: the library takes plain options objects.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, configFormatOf, readConfigText } from './config-source.js';
 import { cliOption, configSchemaOf, optionDefault, serverConfigShape } from './options.js';
+import { readPattern } from './paths.js';
+
+export { ConfigError } from './config-source.js';
 
 const pattern = z
   .string()
   .regex(/^\d+x\d+(@\d+)?$/, 'like 1280x720@30')
+  // Sizes and rates the pattern cannot draw are the file's error too (with its line), not a failed start.
+  .superRefine((text, ctx) => {
+    if (!/^\d+x\d+(@\d+)?$/.test(text)) return;
+    try {
+      readPattern(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  })
   .default(String(optionDefault('pattern')));
 
 /** A password given inline, or read from an environment variable so it stays out of the file. */
@@ -162,20 +175,42 @@ export const configSchema = z
 export type ServeConfigFile = z.infer<typeof configSchema> & { [key: string]: unknown };
 export type PathSourceConfig = z.infer<typeof pathSource>;
 
-/** Reads and validates a config file; relative file paths inside it are relative to the file. */
+/**
+ * Reads and validates a config file (ConfigError naming each bad key and its line); relative file
+ * paths inside it are relative to the file.
+ */
 export function loadConfig(file: string): ServeConfigFile {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read config ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config ${file}: ${(err as Error).message}`);
   }
-  const parsed = configSchema.safeParse(raw);
+  return parseConfig(text, file);
+}
+
+/** Validates a config file's text; `file` gives the format (by extension) and the base of relative paths. */
+export function parseConfig(text: string, file: string): ServeConfigFile {
+  let source: ReturnType<typeof readConfigText>;
+  try {
+    source = readConfigText(text, configFormatOf(file));
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${file}: ${(err as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(source.value);
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`)
-      .join('\n');
-    throw new Error(`config ${file} is not valid:\n${problems}`);
+    const problems = parsed.error.issues.map((issue) => {
+      // An unknown key is named itself; a bad record key says what is wrong with it.
+      const path =
+        issue.code === 'unrecognized_keys' && issue.keys.length === 1
+          ? [...issue.path, issue.keys[0]]
+          : issue.path;
+      const message =
+        issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+      const line = source.lineOf(path);
+      return `  ${path.map(String).join('.') || '(top)'}${line === undefined ? '' : ` (line ${line})`}: ${message}`;
+    });
+    throw new ConfigError(`config ${file} is not valid:\n${problems.join('\n')}`);
   }
   const config = parsed.data;
   const base = dirname(resolve(file));

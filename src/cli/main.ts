@@ -31,6 +31,7 @@ import {
   VALUE_OPTIONS,
 } from './options.js';
 import { PathTable, readPattern, sourceSpecOf } from './paths.js';
+import { type CommandLinePaths, ConfigReloader, servedPaths } from './reload.js';
 
 const HELP = `smolrtsp ${VERSION} — a small, fast RTSP server
 
@@ -197,9 +198,12 @@ function serverOptions(v: Values, c: ServeConfigFile): RtspServerOptions {
   };
 }
 
-/** The paths to serve: the config's, plus (or replaced at the same path by) the command line's one. */
-function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfig> {
-  const paths = new Map<string, PathSourceConfig>(Object.entries(c.paths));
+/**
+ * The paths the command line names (they win over the config file's, at start and on reload), and
+ * the default test pattern served when nothing names a path.
+ */
+function commandLinePaths(v: Values): CommandLinePaths {
+  const paths = new Map<string, PathSourceConfig>();
   const given = [v.file, v.pattern, v.ffmpeg].filter((x) => x !== undefined).length;
   if (given > 1) fail('--file, --pattern and --ffmpeg are exclusive');
   // Options that only one kind of source reads are refused elsewhere rather than silently ignored.
@@ -238,17 +242,18 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
     paths.set(path, { source: 'file', file: v.file, fps: flagValue('fps', v.fps) });
   } else if (v.ffmpeg !== undefined) {
     paths.set(path, { source: 'ffmpeg', ffmpeg: v.ffmpeg, gop });
-  } else if (v.pattern !== undefined || paths.size === 0 || v.path !== undefined) {
-    paths.set(path, {
-      source: 'pattern',
-      pattern: v.pattern ?? String(optionDefault('pattern')),
-      gop,
-      audio: v.audio === true,
-    });
   }
-  // Every pattern is checked before any path starts: one bad path must not stop the server halfway.
-  for (const cfg of paths.values()) if (cfg.source === 'pattern') parsePattern(cfg.pattern);
-  return paths;
+  const pattern: PathSourceConfig = {
+    source: 'pattern',
+    pattern: v.pattern ?? String(optionDefault('pattern')),
+    gop,
+    audio: v.audio === true,
+  };
+  // Checked before any path starts (the config file's patterns are checked by its schema).
+  parsePattern(pattern.pattern);
+  const otherSource = v.relay !== undefined || v.file !== undefined || v.ffmpeg !== undefined;
+  if (!otherSource && (v.pattern !== undefined || v.path !== undefined)) paths.set(path, pattern);
+  return { given: paths, fallback: [path, pattern] };
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -278,7 +283,8 @@ async function serve(argv: string[]): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const paths = pathSources(v, config);
+  const commandLine = commandLinePaths(v);
+  const paths = servedPaths(config.paths, commandLine);
 
   const level = v['log-level'] ?? String(optionDefault('log-level'));
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
@@ -326,10 +332,11 @@ async function serve(argv: string[]): Promise<void> {
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const table = new PathTable(server, sourceSpecOf, log);
+  const reloader = new ConfigReloader({ file: v.config, table, commandLine, started: config, log });
   // Before any path: an HTTP port that cannot be bound fails the start like the RTSP port does.
   let http: HttpServer | undefined;
   try {
-    http = await startHttp(v, config, options, server, table, log);
+    http = await startHttp(v, config, options, server, table, log, reloader);
   } catch (err) {
     await server.close();
     fail((err as Error).message);
@@ -378,10 +385,12 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // Without a handler SIGHUP would end the process with no cleanup at all.
-  process.on('SIGHUP', () =>
-    log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring'),
-  );
+  reloader.started();
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info({ signal: 'SIGHUP' }, 'reloading the config');
+    void reloader.reload('SIGHUP');
+  });
 }
 
 /**
@@ -395,6 +404,7 @@ async function startHttp(
   server: RtspServer,
   table: PathTable,
   log: Logger,
+  reloader: ConfigReloader,
 ): Promise<HttpServer | undefined> {
   const port = flagValue('http-port', v['http-port']) ?? c.http?.port;
   if (port === undefined) {
@@ -425,8 +435,9 @@ async function startHttp(
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
   routeMetrics(http, server, table);
-  // The JSON API (/api/v1/...); a config reload plugs in as the controller's `reload`.
+  // The JSON API (/api/v1/...); with a config file, POST /api/v1/config/reload reloads it.
   const controller = createApiController(table, log);
+  if (v.config !== undefined) controller.reload = () => reloader.reload('http');
   registerApi(http, { server, controller });
   try {
     await http.listen();

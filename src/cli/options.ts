@@ -162,7 +162,7 @@ export const SERVE_OPTIONS_TABLE: readonly CliOption[] = [
     kind: 'string',
     arg: 'FILE',
     group: 'source',
-    help: 'a JSON config file (see README): server options, users, paths',
+    help: 'a config file, YAML (.yaml/.yml) or JSON (see README): server options, users, paths; SIGHUP reloads its paths',
     to: { cli: 'config' },
   },
   // Server.

@@ -25,11 +25,16 @@ export interface ApiPathEntry {
 
 /** What a reload did, path by path (the shape of the CLI's PathTable.apply). */
 export interface ApiReloadResult {
+  /** False when the config could not be read or is not valid (`error` says where): nothing changed (400). */
+  ok?: boolean;
+  error?: string;
   added: string[];
   restarted: string[];
   removed: string[];
   kept: string[];
   errors: Record<string, string>;
+  /** Settings whose change only a restart applies. */
+  restartNeeded?: string[];
 }
 
 /**
@@ -193,7 +198,7 @@ export function registerApi(http: HttpServer, options: ApiOptions): { close(): v
         if (err instanceof HttpError) throw err;
         throw new HttpError(500, `reload failed: ${(err as Error).message}`);
       }
-      ctx.sendJson(200, result);
+      ctx.sendJson(result.ok === false ? 400 : 200, result);
     },
   };
   const viewOf = (name: string): PathView => {

@@ -1,5 +1,5 @@
 // What `smolrtsp serve` logs: one line per refusal (a failed login as the stable line fail2ban
-// reads), nothing alarming on a clean Ctrl-C with clients playing, and SIGHUP noted, not fatal.
+// reads), nothing alarming on a clean Ctrl-C with clients playing, and SIGHUP without a config file noted, not fatal.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
@@ -156,13 +156,16 @@ describe('smolrtsp serve logging', () => {
     }
   });
 
-  it('SIGHUP is logged and ignored: the server keeps serving, then SIGTERM exits 0', async () => {
+  it('SIGHUP without --config reloads nothing and says so: the server keeps serving, then SIGTERM exits 0', async () => {
     const cli = await startCli([]);
     try {
       cli.child.kill('SIGHUP');
-      const line = await cli.waitForLine((l) => /SIGHUP/.test(l.msg));
-      assert.equal(line.msg, 'SIGHUP received: reload is not supported yet; ignoring');
+      const line = await cli.waitForLine((l) => l.signal === 'SIGHUP');
+      assert.equal(line.msg, 'reloading the config');
       assert.equal(line.level, 30);
+      const warning = await cli.waitForLine((l) => /^reload:/.test(l.msg));
+      assert.equal(warning.msg, 'reload: no config file to reload (start with --config FILE)');
+      assert.equal(warning.level, 40);
       const c = await RawRtspClient.connect(cli.port);
       assert.equal((await c.request('DESCRIBE', `rtsp://127.0.0.1:${cli.port}/test`)).status, 200);
       c.close();

@@ -404,9 +404,9 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
       ],
       project,
     );
-    const config = fencedBlocks(README).find((b) => b.lang === 'json' && b.code.includes('"paths"'));
+    const config = fencedBlocks(README).find((b) => b.lang === 'yaml' && /^paths:/m.test(b.code));
     assert.ok(config, 'the README has a config file example');
-    writeFileSync(join(project, 'smolrtsp.json'), config.code);
+    writeFileSync(join(project, 'smolrtsp.yaml'), config.code);
 
     // The README's hash-password line prints the HA1 its config holds.
     const hashLine = fencedBlocks(README)
@@ -422,7 +422,7 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
     });
     assert.equal(hashed.status, 0, hashed.stderr);
     assert.ok(
-      config.code.includes(`"ha1Md5": "${hashed.stdout.trim()}"`),
+      config.code.includes(`ha1Md5: ${hashed.stdout.trim()}`),
       `${hashed.stdout} is the config's HA1`,
     );
 
