@@ -59,8 +59,8 @@ describe('RTP timestamps to media and sender time', () => {
 describe('SenderTimeline', () => {
   /**
    * Video's first packet arrives at `t0`, audio's 400 ms later for the same content time (it
-   * came through a slower path); each track's first SR comes with its first packet. Returns the
-   * pts of each track per content time, after the second track joined.
+   * came through a slower path); the tracks' first SRs come at different times, after some of
+   * their packets. Returns each track's [content time, pts] pairs.
    */
   function lateAudio(audioReportsFirst: boolean) {
     const timeline = new SenderTimeline();
@@ -87,7 +87,8 @@ describe('SenderTimeline', () => {
         video.report(content);
         videoReported = true;
       }
-      if (kind === 'audio' && content === 0) audio.report(content);
+      // Audio's first report comes 200 ms into it: its first units are anchored by arrival.
+      if (kind === 'audio' && content === 200_000) audio.report(content);
       push(kind, content);
     }
     return seen;
