@@ -670,7 +670,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       return;
     }
     for (const p of packets) {
-      if (p.type === 'sr') track.receiver.senderReport(p.ntpSeconds, p.ntpFraction);
+      if (p.type === 'sr') track.receiver.senderReport(p.ntpSeconds, p.ntpFraction, p.rtpTimestamp, p.ssrc);
       else if (p.type === 'bye') {
         if (track.receiver.ssrc === undefined || p.ssrcs.includes(track.receiver.ssrc))
           track.receiver.ended = true;

@@ -9,6 +9,7 @@ import { announcedTrack } from '../media/announced-track.js';
 import type { Stream } from '../media/stream.js';
 import { type Track, type TrackCodec, wallClockMs } from '../media/track.js';
 import { withoutUserInfo } from '../protocol/url.js';
+import { SenderTimeline, type SenderTrackTimeline } from '../rtp/sender-timeline.js';
 import type { Source, SourceEvents } from './source.js';
 
 /** Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when that fails. */
@@ -72,8 +73,12 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
   private lingerTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
-  /** Upstream track index → our track, and the pts offset putting the tracks on one timeline. */
-  private readonly routes = new Map<number, { track: Track; offsetUs?: number }>();
+  /** Upstream track index → our track, and its place on the upstream's timeline. */
+  private readonly routes = new Map<number, { track: Track; timeline: SenderTrackTimeline }>();
+  /** The upstream's tracks on one timeline: its RTCP sender reports line them up. */
+  private timeline = new SenderTimeline();
+  /** Latest pts pushed per track: a new upstream run's media starts after it. */
+  private readonly lastPts = new WeakMap<Track, number>();
 
   constructor(options: RelaySourceOptions) {
     super();
@@ -219,7 +224,15 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
       this.emit('tracks', codecs);
     }
     this.routes.clear();
-    for (const [i, t] of tracks.entries()) this.routes.set(t.index, { track: ours[i] });
+    // A new client: its pts start again at 0, its tracks line up anew.
+    this.timeline = new SenderTimeline();
+    for (const [i, t] of tracks.entries()) {
+      const last = this.lastPts.get(ours[i]);
+      this.routes.set(t.index, {
+        track: ours[i],
+        timeline: this.timeline.track(last === undefined ? undefined : last + 1000),
+      });
+    }
     client.on('unit', (unit) => {
       if (current()) this.onUnit(unit);
     });
@@ -230,7 +243,10 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
       this.emit('restart', info.attempt, info.delayMs, reason);
     });
     client.on('playing', () => {
-      if (current()) stream.setAvailable();
+      if (!current()) return;
+      // The client reconnected: a new upstream session, whose sender reports line the tracks up again.
+      this.timeline.restart();
+      stream.setAvailable();
     });
     client.on('error', () => {
       // Reported through `reconnect` (with the attempt and delay).
@@ -254,11 +270,12 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
   private onUnit(unit: RtspClientUnit): void {
     const route = this.routes.get(unit.track.index);
     if (!route) return;
-    // The client's pts start at 0 per track (and go on across its reconnects): anchoring each track
-    // at its first unit's arrival puts audio and video on one timeline.
-    route.offsetUs ??= wallClockMs() * 1000 - unit.pts;
+    // The client's pts start at 0 per track (and go on across its reconnects); the upstream's sender
+    // reports (unit.senderTime), not when each track's first unit came, say how the tracks line up.
+    const pts = route.timeline.ptsUs(unit.pts, wallClockMs() * 1000, unit.senderTime);
+    this.lastPts.set(route.track, Math.max(this.lastPts.get(route.track) ?? pts, pts));
     try {
-      route.track.push(unit.data, { pts: unit.pts + route.offsetUs });
+      route.track.push(unit.data, { pts });
     } catch (err) {
       this.emit('info', `upstream unit dropped: ${(err as Error).message}`);
     }
