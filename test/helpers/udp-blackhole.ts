@@ -30,18 +30,39 @@ export interface UdpBlackholeProxy {
   close(): Promise<void>;
 }
 
+const SINK_PAIRS = 8;
+
 export async function startUdpBlackholeProxy(
   upstreamPort: number,
   mode: 'blackhole' | 'refuse-udp' = 'blackhole',
 ): Promise<UdpBlackholeProxy> {
-  const bind = (s: UdpSocket) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const sink = [createSocket('udp4'), createSocket('udp4')];
+  // Even/odd pairs (the server checks client_port like any RTP port pair), one per SETUP in turn.
+  const bind = (s: UdpSocket, port: number) =>
+    new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => resolve(true));
+    });
+  const sink: UdpSocket[] = [];
+  const pairs: string[] = [];
   let discarded = 0;
-  for (const s of sink) {
-    await bind(s);
-    s.on('message', () => discarded++);
+  for (let attempt = 0; attempt < 200 && pairs.length < SINK_PAIRS; attempt++) {
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    await bind(rtp, 0);
+    const port = rtp.address().port;
+    if (port % 2 !== 0 || port >= 65535 || !(await bind(rtcp, port + 1))) {
+      rtp.close();
+      rtcp.close();
+      continue;
+    }
+    for (const s of [rtp, rtcp]) {
+      s.on('message', () => discarded++);
+      sink.push(s);
+    }
+    pairs.push(`${port}-${port + 1}`);
   }
-  const sinkPorts = `${sink[0].address().port}-${sink[1].address().port}`;
+  if (pairs.length < SINK_PAIRS) throw new Error('no even/odd UDP port pairs for the blackhole');
+  let setups = 0;
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -83,11 +104,10 @@ export async function startUdpBlackholeProxy(
           );
           continue;
         }
-        if (udp)
-          m.headers.set(
-            'Transport',
-            transport.replace(/client_port=\d+(-\d+)?/i, `client_port=${sinkPorts}`),
-          );
+        if (udp) {
+          const ports = pairs[setups++ % pairs.length];
+          m.headers.set('Transport', transport.replace(/client_port=\d+(-\d+)?/i, `client_port=${ports}`));
+        }
         upstream.write(serializeRequest({ method: m.method, uri: m.uri, headers: m.headers, body: m.body }));
       }
     });
