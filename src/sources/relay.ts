@@ -3,7 +3,7 @@
  * any number of players watch through the server's fan-out.
  */
 import { EventEmitter } from 'node:events';
-import type { ClientTrack, RtspClientUnit } from '../client/rtsp-client.js';
+import type { ClientTrack, RtspClientTransport, RtspClientUnit } from '../client/rtsp-client.js';
 import { RtspClient } from '../client/rtsp-client.js';
 import { announcedTrack } from '../media/announced-track.js';
 import type { Stream } from '../media/stream.js';
@@ -12,14 +12,19 @@ import { withoutUserInfo } from '../protocol/url.js';
 import { SenderTimeline, type SenderTrackTimeline } from '../rtp/sender-timeline.js';
 import type { Source, SourceEvents } from './source.js';
 
-/** Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when that fails. */
-export type RelayTransport = 'tcp' | 'udp' | 'auto';
+/**
+ * Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when the UDP SETUP is
+ * refused or UDP carries no RTP after PLAY (see `RtspClientTransport`).
+ */
+export type RelayTransport = RtspClientTransport;
 
 export interface RelaySourceOptions {
   /** `rtsp://[user:password@]host[:port]/path` of the upstream. */
   url: string;
   /** Default 'tcp' (interleaved: passes NATs and firewalls, no loss). */
   transport?: RelayTransport;
+  /** 'auto': how long UDP may carry no RTP after PLAY before the relay plays over TCP. Default 3000 ms. */
+  udpTimeoutMs?: number;
   /**
    * true: no upstream session until a player asks (DESCRIBE or SETUP); stopped `lingerMs` after the
    * last player leaves. false (default): pulled from `start()` on, always.
@@ -69,7 +74,8 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
   private active = false;
   private stopped = false;
   private attempt = 0;
-  private useUdp: boolean;
+  /** 'auto' until a client fell back to TCP: later upstream sessions start over TCP. */
+  private transport: RelayTransport;
   private lingerTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
@@ -86,7 +92,7 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     // Throws for a URL that is not rtsp:// (a constructor that checks, like RtspClient's).
     new RtspClient(options.url);
     this.description = `relay ${withoutUserInfo(options.url)}${options.onDemand ? ' (on demand)' : ''}`;
-    this.useUdp = options.transport === 'udp' || options.transport === 'auto';
+    this.transport = options.transport ?? 'tcp';
   }
 
   /** The upstream session is up (or being set up). */
@@ -181,7 +187,7 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     let tracks: ClientTrack[];
     let client: RtspClient;
     for (;;) {
-      client = this.newClient();
+      client = this.newClient(gen);
       this.client = client;
       try {
         tracks = await client.start();
@@ -196,8 +202,6 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
         if (!current()) return;
         this.attempt++;
         const reason = (err as Error).message;
-        // 'auto': a UDP setup that fails (blocked, 461) is tried again over TCP, and so on.
-        if (this.options.transport === 'auto') this.useUdp = !this.useUdp;
         stream.setUnavailable(reason);
         const delay = this.nextDelay();
         this.emit('restart', this.attempt, delay, reason);
@@ -255,9 +259,10 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     this.emit('info', `upstream playing: ${tracks.map((t) => t.codec).join(', ')}`);
   }
 
-  private newClient(): RtspClient {
-    return new RtspClient(this.options.url, {
-      transport: this.useUdp ? 'udp' : 'tcp',
+  private newClient(gen: number): RtspClient {
+    const client = new RtspClient(this.options.url, {
+      transport: this.transport,
+      udpTimeoutMs: this.options.udpTimeoutMs,
       tracks: servable,
       requestTimeoutMs: this.options.requestTimeoutMs,
       reconnect: {
@@ -265,6 +270,13 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
         maxDelayMs: this.options.retry?.maxDelayMs,
       },
     });
+    // The client switches at once (a refused UDP SETUP, or UDP that carries nothing); a path that
+    // drops UDP drops it next time too, so the relay's later sessions skip the wait.
+    client.on('fallback', ({ reason }) => {
+      this.transport = 'tcp';
+      if (gen === this.generation && !this.stopped) this.emit('info', `upstream: ${reason}`);
+    });
+    return client;
   }
 
   private onUnit(unit: RtspClientUnit): void {
