@@ -55,6 +55,12 @@ export interface RtspClientOptions {
    * a failure). Default 3000 ms.
    */
   udpTimeoutMs?: number;
+  /**
+   * A playing session that receives no RTP on any track for this long is treated as lost (the server
+   * stalled, or expired the session without a word): with `reconnect` it is set up again. Default
+   * 10 000 ms; 0 never gives up on a silent session.
+   */
+  mediaTimeoutMs?: number;
   /** Which described tracks `start()` sets up. Default: all of them. */
   tracks?: (track: ClientTrack) => boolean;
   /** Aborting closes the client: pending requests reject with the signal's reason, `units()` ends. */
@@ -202,6 +208,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   private readonly channels = new Map<number, { track: SetUpTrack; rtcp: boolean }>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private rtcpTimer: NodeJS.Timeout | undefined;
+  private mediaTimer: NodeJS.Timeout | undefined;
+  /** RTP packets received in this session, and the count the media watchdog saw last. */
+  private rtpPackets = 0;
+  private rtpPacketsSeen = -1;
   /** 'auto': fires `udpTimeoutMs` after PLAY over UDP; cleared with the other session timers. */
   private udpWatchdog: NodeJS.Timeout | undefined;
   /** Datagrams on the RTP sockets of the current session (any track). */
@@ -399,6 +409,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         entry.udp = udp;
         udp.rtp.on('message', (msg) => {
           this.udpRtpPackets++;
+          this.rtpPackets++;
           entry.receiver.receive(msg);
         });
         udp.rtcp.on('message', (msg) => this.onRtcp(entry, msg));
@@ -712,7 +723,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         const target = this.channels.get(m.channel);
         if (!target) continue;
         if (target.rtcp) this.onRtcp(target.track, m.data);
-        else target.track.receiver.receive(m.data);
+        else {
+          this.rtpPackets++;
+          target.track.receiver.receive(m.data);
+        }
       } else if (m.kind === 'response') {
         const cseq = Number(m.headers.get('cseq'));
         const p = this.pending.get(cseq);
@@ -772,12 +786,30 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.rtcpTimer = setInterval(() => this.sendReceiverReports(), rtcpMs);
       this.rtcpTimer.unref();
     }
+    const mediaMs = this.options.mediaTimeoutMs ?? 10_000;
+    if (mediaMs > 0) {
+      // A count compared once per period: nothing per packet but an increment.
+      this.rtpPacketsSeen = -1;
+      this.mediaTimer = setInterval(() => {
+        if (this.rtpPackets !== this.rtpPacketsSeen) {
+          this.rtpPacketsSeen = this.rtpPackets;
+          return;
+        }
+        this.sessionLost(
+          new RtspClientError('ERR_RTSP_CLIENT_TIMEOUT', `no media for ${mediaMs} ms: the session is stalled`),
+          false,
+        );
+      }, mediaMs);
+      this.mediaTimer.unref();
+    }
   }
 
   private stopTimers(): void {
     clearInterval(this.keepaliveTimer);
     clearInterval(this.rtcpTimer);
     clearTimeout(this.udpWatchdog);
+    clearInterval(this.mediaTimer);
+    this.mediaTimer = undefined;
     this.keepaliveTimer = undefined;
     this.rtcpTimer = undefined;
     this.udpWatchdog = undefined;
