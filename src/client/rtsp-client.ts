@@ -909,6 +909,14 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     await this.requestOptions();
     const tracks = await this.describe();
     const chosen = this.options.tracks ? tracks.filter(this.options.tracks) : tracks;
+    // PLAY without a SETUP would only earn a 454 that names nothing of the cause.
+    if (chosen.length === 0)
+      throw new RtspClientError(
+        'ERR_RTSP_CLIENT_PROTOCOL',
+        tracks.length === 0
+          ? 'the server describes no track'
+          : `no track to set up: the tracks filter took none of ${tracks.map((t) => t.codec).join(', ')}`,
+      );
     await this.setup(chosen);
     await this.play();
     this.armUdpWatchdog();

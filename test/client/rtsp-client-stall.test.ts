@@ -115,3 +115,16 @@ describe('RtspClient media watchdog', () => {
     }
   });
 });
+
+describe('RtspClient with nothing to set up', () => {
+  it('says the tracks filter took no track instead of sending PLAY without a session', async () => {
+    const server = await startTestServer({ rtpPortRange: [43000, 43999] });
+    const client = new RtspClient(server.url, { tracks: () => false });
+    try {
+      await assert.rejects(client.start(), /no track to set up: the tracks filter took none of H264/);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
