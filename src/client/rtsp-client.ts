@@ -796,7 +796,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
           return;
         }
         this.sessionLost(
-          new RtspClientError('ERR_RTSP_CLIENT_TIMEOUT', `no media for ${mediaMs} ms: the session is stalled`),
+          new RtspClientError(
+            'ERR_RTSP_CLIENT_TIMEOUT',
+            `no media for ${mediaMs} ms: the session is stalled`,
+          ),
           false,
         );
       }, mediaMs);
