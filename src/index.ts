@@ -5,8 +5,10 @@ export { RtspClientError, RtspResponseError } from './client/errors.js';
 export type {
   ClientTrack,
   RtspClientEvents,
+  RtspClientFallbackInfo,
   RtspClientOptions,
   RtspClientReconnectInfo,
+  RtspClientTransport,
   RtspClientUnit,
   TrackReceptionStats,
 } from './client/rtsp-client.js';

@@ -20,9 +20,9 @@ export class RtspResponseError extends RtspError {
 }
 
 /**
- * The connection failed, closed or timed out, or the server's answer could not be used. `status` is
- * 0: no RTSP status was received; `code` says which (`ERR_RTSP_CLIENT_CONNECT`, `_CLOSED`, `_TIMEOUT`,
- * `_PROTOCOL`).
+ * The connection failed, closed or timed out, no UDP port pair could be bound, or the server's answer
+ * could not be used. `status` is 0: no RTSP status was received; `code` says which
+ * (`ERR_RTSP_CLIENT_CONNECT`, `_CLOSED`, `_TIMEOUT`, `_UDP`, `_PROTOCOL`).
  */
 export class RtspClientError extends RtspError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {

@@ -1,7 +1,7 @@
 /**
  * RTSP 1.0 client (RFC 2326): OPTIONS, DESCRIBE, SETUP (TCP interleaved or UDP), PLAY, TEARDOWN, with
  * Basic and Digest authentication, keepalives, RTCP receiver reports, reordering and loss counting,
- * depacketized units out, and optional reconnection with backoff.
+ * depacketized units out, optional reconnection with backoff, and a UDP-then-TCP 'auto' transport.
  */
 import { Buffer } from 'node:buffer';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -36,12 +36,31 @@ import {
 
 export type { ClientTrack, RtspClientUnit, TrackReceptionStats } from './track-receiver.js';
 
+/**
+ * Lower transport for SETUP: 'tcp' (interleaved on the RTSP connection), 'udp' (an even/odd client
+ * port pair), or 'auto': UDP first, and TCP from then on once UDP is refused at SETUP or carries no
+ * RTP for `udpTimeoutMs` after PLAY (what ffmpeg and VLC do).
+ */
+export type RtspClientTransport = 'tcp' | 'udp' | 'auto';
+
 export interface RtspClientOptions {
   /** User name; also taken from `rtsp://user:pass@host/...`. */
   user?: string;
   password?: string;
-  /** Lower transport for SETUP. Default 'tcp' (interleaved on the RTSP connection). */
-  transport?: 'tcp' | 'udp';
+  /** Lower transport for SETUP (see `RtspClientTransport`). Default 'tcp': it passes NATs and firewalls. */
+  transport?: RtspClientTransport;
+  /**
+   * 'auto' only: after a PLAY started by `start()` (or a reconnect) over UDP, how long no RTP may arrive
+   * on any track before the client tears the session down and plays over TCP at once (no backoff, not
+   * a failure). Default 3000 ms.
+   */
+  udpTimeoutMs?: number;
+  /**
+   * A playing session that receives no RTP on any track for this long is treated as lost (the server
+   * stalled, or expired the session without a word): with `reconnect` it is set up again. Default
+   * 10 000 ms; 0 never gives up on a silent session.
+   */
+  mediaTimeoutMs?: number;
   /** Which described tracks `start()` sets up. Default: all of them. */
   tracks?: (track: ClientTrack) => boolean;
   /** Aborting closes the client: pending requests reject with the signal's reason, `units()` ends. */
@@ -73,10 +92,17 @@ export interface RtspClientReconnectInfo {
   error: Error;
 }
 
+export interface RtspClientFallbackInfo {
+  /** Why UDP was given up, e.g. `UDP carried nothing for 3000 ms: switching to TCP`. */
+  reason: string;
+}
+
 export interface RtspClientEvents {
   unit: [unit: RtspClientUnit];
   /** PLAY succeeded (at start and after each reconnect). */
   playing: [];
+  /** 'auto': UDP was given up for TCP (once; the client stays on TCP, reconnects included). */
+  fallback: [info: RtspClientFallbackInfo];
   /** A reconnect attempt is scheduled. */
   reconnect: [info: RtspClientReconnectInfo];
   /** Emitted only when someone listens: a lost session or a failed reconnect attempt. */
@@ -101,6 +127,8 @@ interface Pending {
   resolve(res: RtspResponse): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** The connection it was sent on: a dropped connection's late 'close' must not reject newer ones. */
+  gen: number;
 }
 
 interface UdpPair {
@@ -180,6 +208,16 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   private readonly channels = new Map<number, { track: SetUpTrack; rtcp: boolean }>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private rtcpTimer: NodeJS.Timeout | undefined;
+  private mediaTimer: NodeJS.Timeout | undefined;
+  /** RTP packets received in this session, and the count the media watchdog saw last. */
+  private rtpPackets = 0;
+  private rtpPacketsSeen = -1;
+  /** 'auto': fires `udpTimeoutMs` after PLAY over UDP; cleared with the other session timers. */
+  private udpWatchdog: NodeJS.Timeout | undefined;
+  /** Datagrams on the RTP sockets of the current session (any track). */
+  private udpRtpPackets = 0;
+  /** 'auto' gave up UDP: every later SETUP, reconnects included, is over TCP. */
+  private fellBackToTcp = false;
   private readonly ssrc = randomInt(1, 0xffffffff);
   private readonly queues = new Set<UnitQueue>();
   private started = false;
@@ -206,6 +244,13 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (signal.aborted) this.closed = true;
       else signal.addEventListener('abort', () => void this.close(), { once: true });
     }
+  }
+
+  /** The lower transport the next SETUP asks for: 'auto' is 'udp' until it fell back to 'tcp'. */
+  get transport(): 'tcp' | 'udp' {
+    const t = this.options.transport ?? 'tcp';
+    if (t === 'auto') return this.fellBackToTcp ? 'tcp' : 'udp';
+    return t;
   }
 
   /** Reception figures per set-up track, by SDP index. */
@@ -306,13 +351,32 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     return this.tracks;
   }
 
-  /** SETUP of each given track (default: all described ones) over the configured transport. */
+  /**
+   * SETUP of each given track (default: all described ones) over the configured transport. 'auto':
+   * when UDP cannot be bound or a SETUP over UDP is refused (461 or any other status), what was set
+   * up is torn down and the given tracks are set up over TCP.
+   */
   async setup(tracks: ClientTrack[] = this.tracks): Promise<void> {
+    try {
+      await this.setupTracks(tracks);
+    } catch (error) {
+      const udpRefused =
+        error instanceof RtspResponseError ||
+        (error instanceof RtspClientError && error.code === 'ERR_RTSP_CLIENT_UDP');
+      if (this.options.transport !== 'auto' || this.fellBackToTcp || this.closed || !udpRefused) throw error;
+      if (this.sessionId !== undefined) await this.teardown().catch(() => undefined);
+      else this.releaseTracks();
+      this.fallBack(`SETUP over UDP failed (${(error as Error).message}): switching to TCP`);
+      await this.setupTracks(tracks);
+    }
+  }
+
+  private async setupTracks(tracks: ClientTrack[]): Promise<void> {
     for (const track of tracks) {
       const n = this.setUp.length;
       let transport: string;
       let udp: UdpPair | undefined;
-      if (this.options.transport === 'udp') {
+      if (this.transport === 'udp') {
         udp = await this.bindUdpPair();
         transport = `RTP/AVP;unicast;client_port=${udp.rtp.address().port}-${udp.rtcp.address().port}`;
       } else {
@@ -343,7 +407,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (udp) {
         udp.serverRtcpPort = spec.serverPort?.[1];
         entry.udp = udp;
-        udp.rtp.on('message', (msg) => entry.receiver.receive(msg));
+        udp.rtp.on('message', (msg) => {
+          this.udpRtpPackets++;
+          this.rtpPackets++;
+          entry.receiver.receive(msg);
+        });
         udp.rtcp.on('message', (msg) => this.onRtcp(entry, msg));
       } else {
         const channels = spec.interleaved ?? [2 * n, 2 * n + 1];
@@ -384,14 +452,22 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       !this.options.signal?.aborted
     ) {
       this.stopTimers();
-      // Do not wait long for a server that is going away.
-      await Promise.race([
-        this.request('TEARDOWN', this.aggregateUrl).catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-      ]);
+      await this.teardownBriefly();
     }
     this.closed = true;
     this.shutdown(undefined);
+  }
+
+  /** TEARDOWN without waiting long for a server that is going away (or a path that drops UDP). */
+  private async teardownBriefly(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.request('TEARDOWN', this.aggregateUrl).catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The depacketized units, in arrival order, from now until the client closes. */
@@ -476,6 +552,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (this.sessionId !== undefined && method !== 'DESCRIBE') headers.Session = this.sessionId;
     const authorization = this.authorization(method, url);
     if (authorization) headers.Authorization = authorization;
+    const gen = this.connectionGen;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(cseq);
@@ -486,7 +563,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
           ),
         );
       }, this.requestTimeoutMs);
-      this.pending.set(cseq, { resolve, reject, timer });
+      this.pending.set(cseq, { resolve, reject, timer, gen });
       socket.write(serializeRequest({ method, uri: url, headers }));
     });
   }
@@ -609,7 +686,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         await bind(rtp, 0);
       } catch (error) {
         rtp.close();
-        throw error;
+        throw new RtspClientError('ERR_RTSP_CLIENT_UDP', `UDP bind: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       const port = rtp.address().port;
       if (port % 2 !== 0 || port >= 65535) {
@@ -628,7 +707,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       rtcp.on('error', () => {});
       return { rtp, rtcp };
     }
-    throw new RtspClientError('ERR_RTSP_CLIENT_CONNECT', 'no even/odd UDP port pair could be bound');
+    throw new RtspClientError('ERR_RTSP_CLIENT_UDP', 'no even/odd UDP port pair could be bound');
   }
 
   private onData(chunk: Buffer): void {
@@ -644,7 +723,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         const target = this.channels.get(m.channel);
         if (!target) continue;
         if (target.rtcp) this.onRtcp(target.track, m.data);
-        else target.track.receiver.receive(m.data);
+        else {
+          this.rtpPackets++;
+          target.track.receiver.receive(m.data);
+        }
       } else if (m.kind === 'response') {
         const cseq = Number(m.headers.get('cseq'));
         const p = this.pending.get(cseq);
@@ -670,7 +752,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       return;
     }
     for (const p of packets) {
-      if (p.type === 'sr') track.receiver.senderReport(p.ntpSeconds, p.ntpFraction);
+      if (p.type === 'sr') track.receiver.senderReport(p.ntpSeconds, p.ntpFraction, p.rtpTimestamp, p.ssrc);
       else if (p.type === 'bye') {
         if (track.receiver.ssrc === undefined || p.ssrcs.includes(track.receiver.ssrc))
           track.receiver.ended = true;
@@ -704,13 +786,102 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.rtcpTimer = setInterval(() => this.sendReceiverReports(), rtcpMs);
       this.rtcpTimer.unref();
     }
+    const mediaMs = this.options.mediaTimeoutMs ?? 10_000;
+    if (mediaMs > 0) {
+      // A count compared once per period: nothing per packet but an increment.
+      this.rtpPacketsSeen = -1;
+      this.mediaTimer = setInterval(() => {
+        if (this.rtpPackets !== this.rtpPacketsSeen) {
+          this.rtpPacketsSeen = this.rtpPackets;
+          return;
+        }
+        this.sessionLost(
+          new RtspClientError(
+            'ERR_RTSP_CLIENT_TIMEOUT',
+            `no media for ${mediaMs} ms: the session is stalled`,
+          ),
+          false,
+        );
+      }, mediaMs);
+      this.mediaTimer.unref();
+    }
   }
 
   private stopTimers(): void {
     clearInterval(this.keepaliveTimer);
     clearInterval(this.rtcpTimer);
+    clearTimeout(this.udpWatchdog);
+    clearInterval(this.mediaTimer);
+    this.mediaTimer = undefined;
     this.keepaliveTimer = undefined;
     this.rtcpTimer = undefined;
+    this.udpWatchdog = undefined;
+  }
+
+  private fallBack(reason: string): void {
+    this.fellBackToTcp = true;
+    this.emit('fallback', { reason });
+  }
+
+  /** 'auto' over UDP: a session whose RTP never arrives (a firewall or NAT drops it) goes to TCP. */
+  private armUdpWatchdog(): void {
+    if (this.options.transport !== 'auto' || this.fellBackToTcp) return;
+    if (!this.setUp.some((t) => t.udp)) return;
+    const ms = this.options.udpTimeoutMs ?? 3000;
+    // Referenced on purpose: it lives no longer than the session, whose socket keeps the process up anyway.
+    this.udpWatchdog = setTimeout(() => {
+      this.udpWatchdog = undefined;
+      if (this.udpRtpPackets === 0)
+        void this.switchToTcp(`UDP carried nothing for ${ms} ms: switching to TCP`);
+    }, ms);
+  }
+
+  /** TEARDOWN of the silent UDP session, then a new one over TCP at once: no backoff, not a failure. */
+  private async switchToTcp(reason: string): Promise<void> {
+    if (this.closed || this.reconnecting) return;
+    this.reconnecting = true; // the connection dropped here is not a lost session
+    this.fallBack(reason);
+    this.stopTimers();
+    if (this.sessionId !== undefined && this.socket && !this.socket.destroyed) await this.teardownBriefly();
+    this.dropConnection();
+    if (this.closed) {
+      this.reconnecting = false;
+      return;
+    }
+    try {
+      await this.establish();
+      this.reconnecting = false;
+    } catch (e) {
+      this.reconnecting = false;
+      this.dropConnection();
+      if (this.closed) return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      if (this.options.reconnect) {
+        void this.reconnectLoop(error);
+        return;
+      }
+      this.closed = true;
+      this.shutdown(error);
+    }
+  }
+
+  /** Forgets the session and its connection; requests still waiting on it fail now. */
+  private dropConnection(): void {
+    this.stopTimers();
+    this.releaseTracks();
+    this.sessionId = undefined;
+    this.auth = undefined;
+    const gen = this.connectionGen;
+    for (const [cseq, p] of this.pending) {
+      if (p.gen !== gen) continue;
+      clearTimeout(p.timer);
+      this.pending.delete(cseq);
+      p.reject(new RtspClientError('ERR_RTSP_CLIENT_CLOSED', 'the connection was dropped'));
+    }
+    const socket = this.socket;
+    this.socket = undefined;
+    this.connectionGen++;
+    socket?.destroy();
   }
 
   private sendReceiverReports(): void {
@@ -733,6 +904,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
     this.setUp.length = 0;
     this.channels.clear();
+    this.udpRtpPackets = 0;
   }
 
   private async establish(): Promise<ClientTrack[]> {
@@ -740,17 +912,27 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     await this.requestOptions();
     const tracks = await this.describe();
     const chosen = this.options.tracks ? tracks.filter(this.options.tracks) : tracks;
+    // PLAY without a SETUP would only earn a 454 that names nothing of the cause.
+    if (chosen.length === 0)
+      throw new RtspClientError(
+        'ERR_RTSP_CLIENT_PROTOCOL',
+        tracks.length === 0
+          ? 'the server describes no track'
+          : `no track to set up: the tracks filter took none of ${tracks.map((t) => t.codec).join(', ')}`,
+      );
     await this.setup(chosen);
     await this.play();
+    this.armUdpWatchdog();
     return chosen;
   }
 
   private onConnectionClosed(gen: number): void {
-    for (const p of this.pending.values()) {
+    for (const [cseq, p] of this.pending) {
+      if (p.gen !== gen) continue;
       clearTimeout(p.timer);
+      this.pending.delete(cseq);
       p.reject(new RtspClientError('ERR_RTSP_CLIENT_CLOSED', 'the connection closed before an answer'));
     }
-    this.pending.clear();
     if (gen !== this.connectionGen || this.closed) return;
     this.sessionLost(
       new RtspClientError('ERR_RTSP_CLIENT_CLOSED', 'the server closed the connection'),
@@ -761,14 +943,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** The session is gone (connection lost, or every track said BYE). */
   private sessionLost(error: Error, byBye: boolean): void {
     if (this.closed || this.reconnecting) return;
-    this.stopTimers();
-    this.releaseTracks();
-    this.sessionId = undefined;
-    this.auth = undefined;
-    const socket = this.socket;
-    this.socket = undefined;
-    this.connectionGen++;
-    socket?.destroy();
+    this.dropConnection();
     if (!this.started) return; // start() itself reports what went wrong
     if (this.options.reconnect) {
       void this.reconnectLoop(error);
@@ -802,14 +977,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         return;
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
-        this.stopTimers();
-        this.releaseTracks();
-        this.sessionId = undefined;
-        this.auth = undefined;
-        const socket = this.socket;
-        this.socket = undefined;
-        this.connectionGen++;
-        socket?.destroy();
+        this.dropConnection();
         if (!this.closed) this.emitError(error);
       }
     }
@@ -836,7 +1004,6 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.pending.clear();
     this.connectionGen++;
     this.socket?.destroy();
-    this.socket = undefined;
     this.socket = undefined;
     this.wakeReconnect?.();
     for (const q of this.queues) q.end(error);

@@ -13,6 +13,7 @@ import { OpusDepacketizer } from '../codecs/opus/depacketizer.js';
 import type { SdpMediaDescription } from '../protocol/sdp.js';
 import { readRtpHeader } from '../rtp/packet.js';
 import type { RtcpReportBlock } from '../rtp/rtcp.js';
+import { SenderReportClock } from '../rtp/sender-timeline.js';
 
 /** A track the server described (DESCRIBE), as the client sees it. */
 export interface ClientTrack {
@@ -45,6 +46,12 @@ export interface RtspClientUnit {
   pts: number;
   /** A picture that decodes on its own (IDR, IRAP, JPEG) or any audio frame. */
   keyframe: boolean;
+  /**
+   * When the sender says this unit was (microseconds since the Unix epoch, on the sender's clock),
+   * from its latest RTCP sender report (RFC 3550 6.4.1): what lines the tracks of one session up.
+   * Undefined until the first sender report of the current session for the track.
+   */
+  senderTime?: number;
 }
 
 /** Per-track reception figures. */
@@ -143,6 +150,8 @@ export class TrackReceiver {
   ended = false;
 
   private depacketize: Depacketize;
+  /** The sender's latest SR: RTP time to its wall clock. */
+  private senderClock: SenderReportClock;
   /** Next sequence number to hand on; -1 before the first packet. */
   private expected = -1;
   /** Out-of-order packets waiting for the gap before them to fill, by sequence number. */
@@ -171,12 +180,14 @@ export class TrackReceiver {
     private readonly emit: (unit: RtspClientUnit) => void,
   ) {
     this.depacketize = depacketizerFor(track);
+    this.senderClock = new SenderReportClock(track.clockRate);
   }
 
   /** A new session of the same stream (after a reconnect): sequence state resets, pts keeps going. */
   restart(track: ClientTrack): void {
     (this as { track: ClientTrack }).track = track;
     this.depacketize = depacketizerFor(track);
+    this.senderClock = new SenderReportClock(track.clockRate);
     this.expected = -1;
     this.pending.clear();
     this.baseSeq = -1;
@@ -232,8 +243,13 @@ export class TrackReceiver {
     }
   }
 
-  /** An RTCP SR about this track's source: remembered for the next RR's LSR/DLSR. */
-  senderReport(ntpSeconds: number, ntpFraction: number): void {
+  /**
+   * An RTCP SR about this track's source: remembered for the next RR's LSR/DLSR, and its NTP/RTP
+   * pair dates the units from now on (`senderTime`). One from another SSRC than the RTP is ignored.
+   */
+  senderReport(ntpSeconds: number, ntpFraction: number, rtpTimestamp: number, ssrc?: number): void {
+    if (ssrc !== undefined && this.ssrc !== undefined && ssrc !== this.ssrc) return;
+    this.senderClock.report(ntpSeconds, ntpFraction, rtpTimestamp, ssrc);
     this.lastSrMiddle = ((ntpSeconds & 0xffff) * 0x10000 + (ntpFraction >>> 16)) >>> 0;
     this.lastSrAt = performance.now();
   }
@@ -317,8 +333,14 @@ export class TrackReceiver {
         rtpTimestamp: u.timestamp,
         pts: this.ptsOf(u.timestamp),
         keyframe: u.keyframe,
+        senderTime: this.senderTimeOf(u.timestamp),
       });
     }
+  }
+
+  private senderTimeOf(timestamp: number): number | undefined {
+    const from = this.senderClock.ssrc;
+    return from === undefined || from === this.ssrc ? this.senderClock.senderUsAt(timestamp) : undefined;
   }
 
   private ptsOf(timestamp: number): number {

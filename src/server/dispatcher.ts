@@ -18,7 +18,7 @@ import type { RtspRequest } from '../protocol/message.js';
 import { parseSdp, SdpError, writeSdp } from '../protocol/sdp.js';
 import { parseRtspUrl, resolveStreamAndTrack, stripUserInfo } from '../protocol/url.js';
 import type { AnsweredError, ResponseSpec } from './connection.js';
-import { announcedTrack, type PublishPoint, sameTrackShape, TrackIngest } from './publish.js';
+import { announcedTrack, type PublishPoint, sameTrackShape } from './publish.js';
 import type { Session, SessionOwner, SessionTable, SessionTrack } from './session.js';
 import type { SessionTransport, TransportFactory } from './transports.js';
 
@@ -485,7 +485,7 @@ export class Dispatcher<C extends DispatcherConnection> {
         const udp = await this.ctx.transports.udp(
           conn,
           spec.clientPort!,
-          (packet) => owner?.receiveRtcp(packet),
+          (packet) => owner?.receiveRtcp(packet, track.id),
           (packet) => owner?.receiveRtp(track.id, packet),
         );
         transport = udp;
@@ -507,10 +507,11 @@ export class Dispatcher<C extends DispatcherConnection> {
         const publisher = session;
         point.session = publisher;
         publisher.ingest = (trackId, packet) => point.ingests.get(trackId)?.receive(packet);
+        publisher.ingestSenderReport = (trackId, report) => point.senderReport(trackId, report);
         publisher.onEnd(() => this.publisherLeft(stream, point, publisher));
         this.ctx.sessionStarted(publisher);
       }
-      point.ingests.set(track.id, new TrackIngest(track, point.announced[index], point.stats));
+      point.ingest(track, index);
       return this.setupAnswer(session, header);
     } catch (err) {
       throw this.undoSetup(err, transport, session, existing, track);

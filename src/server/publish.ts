@@ -5,6 +5,12 @@
  */
 import type { AnnouncedTrack, Unpacked } from '../media/announced-track.js';
 import { type Track, wallClockMs } from '../media/track.js';
+import {
+  RtpMediaTime,
+  SenderReportClock,
+  SenderTimeline,
+  type SenderTrackTimeline,
+} from '../rtp/sender-timeline.js';
 
 export { type AnnouncedTrack, announcedTrack } from '../media/announced-track.js';
 
@@ -40,22 +46,49 @@ export interface IngestStats {
 /** Largest RTP packet taken from a publisher (a UDP datagram or an interleaved frame). */
 export const MAX_PUBLISHED_PACKET = 0xffff;
 
+/** What an RTCP sender report says about a published track (RFC 3550 6.4.1). */
+export interface PublishedSenderReport {
+  ssrc: number;
+  ntpSeconds: number;
+  ntpFraction: number;
+  rtpTimestamp: number;
+}
+
 /**
  * One published track's receiving end: checks each RTP packet (version, payload type, one SSRC),
- * depacketizes it and pushes whole access units into `track` with a pts from the RTP timestamp,
- * anchored at the track's first packet. Never throws: what it cannot use is counted and dropped.
+ * depacketizes it and pushes whole access units into `track`. The pts come from the RTP timestamp
+ * on the publisher's timeline (`timeline`, shared by its tracks): anchored at the track's first
+ * packet until the publisher's sender reports say how its tracks line up. Never throws: what it
+ * cannot use is counted and dropped.
  */
 export class TrackIngest {
   private readonly unpack: (packet: Buffer) => Unpacked | null;
   private ssrc: number | undefined;
-  private anchor: { wallUs: number; timestamp: number; extended: number } | undefined;
+  private readonly mediaTime: RtpMediaTime;
+  private readonly senderClock: SenderReportClock;
+  /** Latest pts pushed (a next publisher's media starts after it). */
+  lastPtsUs: number | undefined;
 
   constructor(
     readonly track: Track,
     private readonly announced: AnnouncedTrack,
     readonly stats: IngestStats,
+    private readonly timeline: SenderTrackTimeline = new SenderTimeline().track(),
   ) {
     this.unpack = announced.depacketizer();
+    this.mediaTime = new RtpMediaTime(announced.clockRate);
+    this.senderClock = new SenderReportClock(announced.clockRate);
+  }
+
+  /** The publisher's RTCP SR for this track; one from another SSRC than its RTP is ignored. */
+  senderReport(report: PublishedSenderReport): void {
+    if (this.ssrc !== undefined && report.ssrc !== this.ssrc) return;
+    this.senderClock.report(report.ntpSeconds, report.ntpFraction, report.rtpTimestamp, report.ssrc);
+  }
+
+  /** SSRC of the track's RTP, once a packet came. */
+  get sourceSsrc(): number | undefined {
+    return this.ssrc;
   }
 
   receive(packet: Buffer): void {
@@ -88,24 +121,23 @@ export class TrackIngest {
     }
     if (!au || au.units.length === 0) return;
     try {
-      this.track.pushUnits(au.units, { pts: this.ptsUs(au.timestamp) });
+      const pts = this.ptsUs(au.timestamp);
+      this.lastPtsUs = Math.max(this.lastPtsUs ?? pts, pts);
+      this.track.pushUnits(au.units, { pts });
       stats.accessUnits++;
     } catch {
       stats.malformed++;
     }
   }
 
-  /** Microseconds on the wall clock: the first access unit at its arrival, the rest by RTP time. */
+  /** Microseconds on the wall clock, by the publisher's timeline. */
   private ptsUs(timestamp: number): number {
-    if (!this.anchor) {
-      this.anchor = { wallUs: wallClockMs() * 1000, timestamp, extended: 0 };
-      return this.anchor.wallUs;
-    }
-    // Signed 32-bit step from the last timestamp: survives the wrap and small reordering.
-    const step = (timestamp - this.anchor.timestamp) | 0;
-    this.anchor.timestamp = timestamp;
-    this.anchor.extended += step;
-    return this.anchor.wallUs + (this.anchor.extended * 1_000_000) / this.announced.clockRate;
+    const fromSsrc = this.senderClock.ssrc === undefined || this.senderClock.ssrc === this.ssrc;
+    return this.timeline.ptsUs(
+      this.mediaTime.usAt(timestamp),
+      wallClockMs() * 1000,
+      fromSsrc ? this.senderClock.senderUsAt(timestamp) : undefined,
+    );
   }
 }
 
@@ -138,6 +170,10 @@ export class PublishPoint {
   readonly stats = emptyIngestStats();
   readonly publishEnd: PublishEnd;
   readonly takeover: boolean;
+  /** The current publisher's tracks on one timeline (its sender reports line them up). */
+  private timeline = new SenderTimeline();
+  /** Where the last publisher's media ended per track: the next one's pts start after it. */
+  private readonly endedAt = new WeakMap<Track, number>();
 
   constructor(options: PublishPathOptions = {}) {
     this.publishEnd = options.publishEnd ?? 'wait';
@@ -153,8 +189,40 @@ export class PublishPoint {
     return m && Number(m[1]) < this.announced.length ? Number(m[1]) : -1;
   }
 
+  /** The receiving end of announced track `index`, pushing into `track` (SETUP with mode=record). */
+  ingest(track: Track, index: number): TrackIngest {
+    const ended = this.endedAt.get(track);
+    // 1 ms after the last publisher's last unit at the earliest: its timeline may have run ahead of arrival.
+    const ingest = new TrackIngest(
+      track,
+      this.announced[index],
+      this.stats,
+      this.timeline.track(ended === undefined ? undefined : ended + 1000),
+    );
+    this.ingests.set(track.id, ingest);
+    return ingest;
+  }
+
+  /**
+   * A publisher's RTCP SR: for the track whose RTCP port or channel it came on (`trackId`), or
+   * else for the track whose RTP has its SSRC.
+   */
+  senderReport(trackId: number | undefined, report: PublishedSenderReport): void {
+    if (trackId !== undefined) {
+      this.ingests.get(trackId)?.senderReport(report);
+      return;
+    }
+    for (const ingest of this.ingests.values()) {
+      if (ingest.sourceSsrc === report.ssrc) ingest.senderReport(report);
+    }
+  }
+
   /** Frees the path for the next publisher. */
   release(): void {
+    for (const ingest of this.ingests.values()) {
+      if (ingest.lastPtsUs !== undefined) this.endedAt.set(ingest.track, ingest.lastPtsUs);
+    }
+    this.timeline = new SenderTimeline();
     this.owner = undefined;
     this.session = undefined;
     this.announced = [];

@@ -386,11 +386,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const session = conn.channelSessions.get(channel) as Session | undefined;
     if (!session) return;
     if (session.ingest) {
-      // A publisher: its RTP on a track's even channel is media.
+      // A publisher: its RTP on a track's even channel is media, the odd one its RTCP.
       for (const st of session.tracks.values()) {
-        if (st.transport.channels?.[0] !== channel) continue;
-        session.receiveRtp(st.track.id, data);
-        return;
+        if (st.transport.channels?.[0] === channel) {
+          session.receiveRtp(st.track.id, data);
+          return;
+        }
+        if (st.transport.channels?.[1] === channel) {
+          session.receiveRtcp(data, st.track.id);
+          return;
+        }
       }
     }
     session.receiveRtcp(data);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Stream } from '../media/stream.js';
 import type { Track } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
-import { parseRtcpCompound } from '../rtp/rtcp.js';
+import { parseRtcpCompound, type RtcpSenderReportPacket } from '../rtp/rtcp.js';
 import type { SessionTransport } from './transports.js';
 
 /**
@@ -107,6 +107,11 @@ export class Session {
   lastActivityAt = Date.now();
   /** A publisher's session: takes the RTP it sends for a track (set by SETUP with mode=record). */
   ingest: ((trackId: number, packet: Buffer) => void) | undefined;
+  /**
+   * A publisher's session: takes its RTCP sender reports, with the track whose RTCP port or
+   * channel they came on when known (they line its tracks up, RFC 3550 6.4.1).
+   */
+  ingestSenderReport: ((trackId: number | undefined, report: RtcpSenderReportPacket) => void) | undefined;
 
   constructor(
     id: string,
@@ -247,9 +252,10 @@ export class Session {
 
   /**
    * RTCP (or anything) from the client on our ports or channels: a sign of life; receiver reports
-   * also tell the status view what the client lost.
+   * also tell the status view what the client lost; a publisher's sender reports go to its ingest.
+   * `trackId`: the track whose RTCP port or channel it came on, when known.
    */
-  receiveRtcp(packet: Buffer): void {
+  receiveRtcp(packet: Buffer, trackId?: number): void {
     this.touch();
     let packets: ReturnType<typeof parseRtcpCompound>;
     try {
@@ -258,6 +264,7 @@ export class Session {
       return; // not RTCP, or malformed: only the sign of life counts
     }
     for (const p of packets) {
+      if (p.type === 'sr') this.ingestSenderReport?.(trackId, p);
       if (p.type !== 'rr' && p.type !== 'sr') continue;
       for (const block of p.reportBlocks) {
         for (const st of this.setUp.values()) {

@@ -3,22 +3,28 @@
  * any number of players watch through the server's fan-out.
  */
 import { EventEmitter } from 'node:events';
-import type { ClientTrack, RtspClientUnit } from '../client/rtsp-client.js';
+import type { ClientTrack, RtspClientTransport, RtspClientUnit } from '../client/rtsp-client.js';
 import { RtspClient } from '../client/rtsp-client.js';
 import { announcedTrack } from '../media/announced-track.js';
 import type { Stream } from '../media/stream.js';
 import { type Track, type TrackCodec, wallClockMs } from '../media/track.js';
 import { withoutUserInfo } from '../protocol/url.js';
+import { SenderTimeline, type SenderTrackTimeline } from '../rtp/sender-timeline.js';
 import type { Source, SourceEvents } from './source.js';
 
-/** Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when that fails. */
-export type RelayTransport = 'tcp' | 'udp' | 'auto';
+/**
+ * Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when the UDP SETUP is
+ * refused or UDP carries no RTP after PLAY (see `RtspClientTransport`).
+ */
+export type RelayTransport = RtspClientTransport;
 
 export interface RelaySourceOptions {
   /** `rtsp://[user:password@]host[:port]/path` of the upstream. */
   url: string;
   /** Default 'tcp' (interleaved: passes NATs and firewalls, no loss). */
   transport?: RelayTransport;
+  /** 'auto': how long UDP may carry no RTP after PLAY before the relay plays over TCP. Default 3000 ms. */
+  udpTimeoutMs?: number;
   /**
    * true: no upstream session until a player asks (DESCRIBE or SETUP); stopped `lingerMs` after the
    * last player leaves. false (default): pulled from `start()` on, always.
@@ -68,12 +74,17 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
   private active = false;
   private stopped = false;
   private attempt = 0;
-  private useUdp: boolean;
+  /** 'auto' until a client fell back to TCP: later upstream sessions start over TCP. */
+  private transport: RelayTransport;
   private lingerTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
-  /** Upstream track index → our track, and the pts offset putting the tracks on one timeline. */
-  private readonly routes = new Map<number, { track: Track; offsetUs?: number }>();
+  /** Upstream track index → our track, and its place on the upstream's timeline. */
+  private readonly routes = new Map<number, { track: Track; timeline: SenderTrackTimeline }>();
+  /** The upstream's tracks on one timeline: its RTCP sender reports line them up. */
+  private timeline = new SenderTimeline();
+  /** Latest pts pushed per track: a new upstream run's media starts after it. */
+  private readonly lastPts = new WeakMap<Track, number>();
 
   constructor(options: RelaySourceOptions) {
     super();
@@ -81,7 +92,7 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     // Throws for a URL that is not rtsp:// (a constructor that checks, like RtspClient's).
     new RtspClient(options.url);
     this.description = `relay ${withoutUserInfo(options.url)}${options.onDemand ? ' (on demand)' : ''}`;
-    this.useUdp = options.transport === 'udp' || options.transport === 'auto';
+    this.transport = options.transport ?? 'tcp';
   }
 
   /** The upstream session is up (or being set up). */
@@ -176,7 +187,7 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     let tracks: ClientTrack[];
     let client: RtspClient;
     for (;;) {
-      client = this.newClient();
+      client = this.newClient(gen);
       this.client = client;
       try {
         tracks = await client.start();
@@ -191,8 +202,6 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
         if (!current()) return;
         this.attempt++;
         const reason = (err as Error).message;
-        // 'auto': a UDP setup that fails (blocked, 461) is tried again over TCP, and so on.
-        if (this.options.transport === 'auto') this.useUdp = !this.useUdp;
         stream.setUnavailable(reason);
         const delay = this.nextDelay();
         this.emit('restart', this.attempt, delay, reason);
@@ -219,7 +228,15 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
       this.emit('tracks', codecs);
     }
     this.routes.clear();
-    for (const [i, t] of tracks.entries()) this.routes.set(t.index, { track: ours[i] });
+    // A new client: its pts start again at 0, its tracks line up anew.
+    this.timeline = new SenderTimeline();
+    for (const [i, t] of tracks.entries()) {
+      const last = this.lastPts.get(ours[i]);
+      this.routes.set(t.index, {
+        track: ours[i],
+        timeline: this.timeline.track(last === undefined ? undefined : last + 1000),
+      });
+    }
     client.on('unit', (unit) => {
       if (current()) this.onUnit(unit);
     });
@@ -230,7 +247,10 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
       this.emit('restart', info.attempt, info.delayMs, reason);
     });
     client.on('playing', () => {
-      if (current()) stream.setAvailable();
+      if (!current()) return;
+      // The client reconnected: a new upstream session, whose sender reports line the tracks up again.
+      this.timeline.restart();
+      stream.setAvailable();
     });
     client.on('error', () => {
       // Reported through `reconnect` (with the attempt and delay).
@@ -239,9 +259,10 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     this.emit('info', `upstream playing: ${tracks.map((t) => t.codec).join(', ')}`);
   }
 
-  private newClient(): RtspClient {
-    return new RtspClient(this.options.url, {
-      transport: this.useUdp ? 'udp' : 'tcp',
+  private newClient(gen: number): RtspClient {
+    const client = new RtspClient(this.options.url, {
+      transport: this.transport,
+      udpTimeoutMs: this.options.udpTimeoutMs,
       tracks: servable,
       requestTimeoutMs: this.options.requestTimeoutMs,
       reconnect: {
@@ -249,16 +270,24 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
         maxDelayMs: this.options.retry?.maxDelayMs,
       },
     });
+    // The client switches at once (a refused UDP SETUP, or UDP that carries nothing); a path that
+    // drops UDP drops it next time too, so the relay's later sessions skip the wait.
+    client.on('fallback', ({ reason }) => {
+      this.transport = 'tcp';
+      if (gen === this.generation && !this.stopped) this.emit('info', `upstream: ${reason}`);
+    });
+    return client;
   }
 
   private onUnit(unit: RtspClientUnit): void {
     const route = this.routes.get(unit.track.index);
     if (!route) return;
-    // The client's pts start at 0 per track (and go on across its reconnects): anchoring each track
-    // at its first unit's arrival puts audio and video on one timeline.
-    route.offsetUs ??= wallClockMs() * 1000 - unit.pts;
+    // The client's pts start at 0 per track (and go on across its reconnects); the upstream's sender
+    // reports (unit.senderTime), not when each track's first unit came, say how the tracks line up.
+    const pts = route.timeline.ptsUs(unit.pts, wallClockMs() * 1000, unit.senderTime);
+    this.lastPts.set(route.track, Math.max(this.lastPts.get(route.track) ?? pts, pts));
     try {
-      route.track.push(unit.data, { pts: unit.pts + route.offsetUs });
+      route.track.push(unit.data, { pts });
     } catch (err) {
       this.emit('info', `upstream unit dropped: ${(err as Error).message}`);
     }

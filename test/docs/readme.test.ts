@@ -7,7 +7,7 @@
 // The only changes to a command: `--host 127.0.0.1 --port N` (and `--tls-port M`) are appended, since
 // tests bind loopback on free ports; devices and cameras the machine does not have are stood in for by
 // an `ffmpeg` wrapper first on the PATH (lavfi for a raw /dev/video0, an H.264 file for an H.264
-// camera, a local server for rtsp://10.0.0.7/); the files the commands name are made in the project.
+// camera, a local server for rtsp://10.0.0.7[:port]/); the files the commands name are made in the project.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
@@ -426,16 +426,18 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
       `${hashed.stdout} is the config's HA1`,
     );
 
-    // A camera for rtsp://10.0.0.7/stream1, and the ffmpeg stand-in that points there.
+    // A camera for rtsp://10.0.0.7/stream1, and the ffmpeg stand-in that points there. It also
+    // stands in for the origin of the scale-out section, whose edges relay rtsp://10.0.0.7:8554/live.
     const camera: RtspServer = await createServer({ host: '127.0.0.1', port: 0 });
-    const cameraStream = camera.addStream('/stream1', { video: { codec: 'H264' } });
-    const cameraPattern = createTestPattern(cameraStream.video!, {
-      width: 320,
-      height: 240,
-      fps: 25,
-      gopFrames: 25,
-      label: '/stream1',
-    });
+    const cameraPatterns = ['/stream1', '/live'].map((path) =>
+      createTestPattern(camera.addStream(path, { video: { codec: 'H264' } }).video!, {
+        width: 320,
+        height: 240,
+        fps: 25,
+        gopFrames: 25,
+        label: path,
+      }),
+    );
     const standIns = join(work, 'bin');
     mkdirSync(standIns);
     writeFfmpegStandIn(standIns, camera.port);
@@ -467,10 +469,11 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
         }
         if (words[0] === 'smolrtsp') {
           cmd = join(binDir, 'smolrtsp');
-          // A relay of the camera at rtsp://[user:pass@]10.0.0.7/ pulls the local camera server.
+          // A relay of the camera (or origin) at rtsp://[user:pass@]10.0.0.7[:port]/ pulls the local
+          // camera server.
           args = [...words.slice(1), ...tail].map((a) =>
             a.replace(
-              /^(rtsp:\/\/(?:[^@/]*@)?)10\.0\.0\.7\//,
+              /^(rtsp:\/\/(?:[^@/]*@)?)10\.0\.0\.7(?::\d+)?\//,
               (_m, pre: string) => `${pre}127.0.0.1:${camera.port}/`,
             ),
           );
@@ -522,7 +525,7 @@ describe('README and --help, from the packed package', { timeout: 600_000 }, () 
         }
       }
     } finally {
-      cameraPattern.stop();
+      for (const p of cameraPatterns) p.stop();
       await camera.close();
     }
     t.diagnostic(`played:\n${report.join('\n')}`);

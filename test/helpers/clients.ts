@@ -6,6 +6,8 @@ export interface DecodeResult {
   frames: number;
   /** Decoded frames per output stream index. */
   framesByStream: number[];
+  /** Presentation time (seconds) of each decoded frame of the first stream, in output order. */
+  pts: number[];
   /** What the client printed at `-v error` (ffmpeg), or its ERROR/WARNING lines while streaming (GStreamer). */
   errors: string;
   code: number | null;
@@ -41,11 +43,23 @@ export async function ffmpegDecode(
   );
   const stdout = r.stdout.toString();
   const framesByStream: number[] = [];
+  const pts: number[] = [];
+  // "#tb 0: 1/25", then "stream, dts, pts, duration, size, crc" per frame.
+  const timeBase = /^#tb 0: (\d+)\/(\d+)$/m.exec(stdout);
   for (const line of stdout.split('\n')) {
-    const m = /^(\d+),/.exec(line);
-    if (m) framesByStream[Number(m[1])] = (framesByStream[Number(m[1])] ?? 0) + 1;
+    const m = /^(\d+),\s*-?\d+,\s*(-?\d+),/.exec(line);
+    if (!m) continue;
+    framesByStream[Number(m[1])] = (framesByStream[Number(m[1])] ?? 0) + 1;
+    if (m[1] === '0' && timeBase) pts.push((Number(m[2]) * Number(timeBase[1])) / Number(timeBase[2]));
   }
-  return { frames: framesByStream[0] ?? 0, framesByStream, errors: r.stderr.trim(), code: r.code, stdout };
+  return {
+    frames: framesByStream[0] ?? 0,
+    framesByStream,
+    pts,
+    errors: r.stderr.trim(),
+    code: r.code,
+    stdout,
+  };
 }
 
 /** What a gst-launch-1.0 run printed, split where it began to stop itself. */
@@ -122,10 +136,15 @@ export async function gstDecode(
     ],
     seconds,
   );
-  const frames = r.output.split('\n').filter((l) => l.includes('last-message = chain')).length;
+  const chains = r.output.split('\n').filter((l) => l.includes('last-message = chain'));
+  const pts = chains.flatMap((l) => {
+    const m = /pts: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(l);
+    return m ? [Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])] : [];
+  });
   return {
-    frames,
-    framesByStream: [frames],
+    frames: chains.length,
+    framesByStream: [chains.length],
+    pts,
     errors: r.errors,
     shutdownErrors: r.shutdownErrors,
     code: r.code,

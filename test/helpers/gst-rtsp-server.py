@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """GStreamer's own RTSP server (gst-rtsp-server), a peer the RTSP client tests play from.
 
-Serves an H.264 elementary stream or Matroska file (H.264, with --audio also AAC) at /test on 127.0.0.1, on a free port it prints as
-"PORT <n>" once it listens. With --auth digest or basic, only --user/--password may play.
+Serves an H.264 elementary stream or Matroska file (H.264, with --audio also AAC) at /test on 127.0.0.1, on
+--port or a free port, which it prints as "PORT <n>" once it listens. With --auth digest or basic, only
+--user/--password may play. With --session-timeout, sessions not kept alive expire after that many seconds.
+A line "count" on stdin is answered with "SESSIONS <n>" on stdout: the sessions its session pool holds.
 It exits when its stdin closes (the test process went away) or on SIGTERM/SIGINT.
 """
 import argparse
@@ -28,6 +30,8 @@ def main():
     parser.add_argument('--shared', action='store_true')
     # The file is Matroska with an AAC track too: serve both.
     parser.add_argument('--audio', action='store_true')
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--session-timeout', type=int, default=0)
     args = parser.parse_args()
 
     Gst.init(None)
@@ -35,7 +39,7 @@ def main():
 
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')
-    server.set_service('0')
+    server.set_service(str(args.port))
 
     factory = GstRtspServer.RTSPMediaFactory()
     location = args.file.replace('\\', '\\\\').replace('"', '\\"')
@@ -72,6 +76,20 @@ def main():
         factory.set_permissions(permissions)
 
     server.get_mount_points().add_factory('/test', factory)
+
+    pool = server.get_session_pool()
+    if args.session_timeout > 0:
+        def on_new_session(_client, session):
+            session.set_timeout(args.session_timeout)
+
+        server.connect('client-connected', lambda _server, client: client.connect('new-session', on_new_session))
+
+        # The server does not expire sessions by itself: its owner runs the pool's cleanup.
+        def cleanup():
+            pool.cleanup()
+            return GLib.SOURCE_CONTINUE
+
+        GLib.timeout_add(250, cleanup)
     if server.attach(None) == 0:
         print('could not listen', file=sys.stderr)
         return 1
@@ -80,13 +98,21 @@ def main():
         loop.quit()
         return GLib.SOURCE_REMOVE
 
+    pending = bytearray()
+
     def on_stdin(_channel, condition):
-        if condition & (GLib.IOCondition.HUP | GLib.IOCondition.ERR):
-            return stop()
-        data = sys.stdin.buffer.raw.read(4096)
-        if not data:
-            return stop()
-        return GLib.SOURCE_CONTINUE
+        if condition & GLib.IOCondition.IN:
+            data = sys.stdin.buffer.raw.read(4096)
+            if not data:
+                return stop()
+            pending.extend(data)
+            while b'\n' in pending:
+                line, _, rest = bytes(pending).partition(b'\n')
+                pending[:] = rest
+                if line.strip() == b'count':
+                    print(f'SESSIONS {pool.get_n_sessions()}', flush=True)
+            return GLib.SOURCE_CONTINUE
+        return stop()
 
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, stop)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, stop)

@@ -4,79 +4,36 @@
 // Over TCP and UDP, with Digest and Basic, the client's units carry the file's slices in file order;
 // a wrong password is a 401.
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { RtspResponseError } from '../../src/client/errors.js';
 import { RtspClient, type RtspClientOptions, type RtspClientUnit } from '../../src/client/rtsp-client.js';
 import { parseAdts } from '../../src/codecs/aac/adts.js';
 import { AnnexBReader, isVclNal, nalType } from '../../src/codecs/h264/annexb.js';
+import { type GstRtspServer as GstServer, startGstRtspServer } from '../helpers/gst-rtsp-server.js';
 import { SAMPLE_FILE } from '../helpers/server.js';
-import { requireGstRtspServer, requireTools, run, SYSTEM_PYTHON } from '../helpers/tools.js';
+import { requireGstRtspServer, requireTools, run } from '../helpers/tools.js';
 
-const SERVER_SCRIPT = fileURLToPath(new URL('../helpers/gst-rtsp-server.py', import.meta.url));
 const USER = 'alice';
 const PASSWORD = 's3cret';
 const UNITS = 50;
 const FRAME_US = 40_000; // the sample is 25 fps
 
-interface GstServer {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-  stderr: string;
-}
-
 const running: GstServer[] = [];
 
-/** Starts the Python server and waits (bounded) for the "PORT n" line it prints when it listens. */
-function startGstServer(file: string, args: string[]): Promise<GstServer> {
-  const child = spawn(SYSTEM_PYTHON, [SERVER_SCRIPT, '--file', file, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const server: GstServer = { child, port: 0, stderr: '' };
+/** Starts a server and remembers it for `after`. */
+async function startGstServer(file: string, args: string[]): Promise<GstServer> {
+  const server = await startGstRtspServer(file, args);
   running.push(server);
-  child.stderr.on('data', (d: Buffer) => {
-    server.stderr += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error('gst-rtsp-server.py did not start in 15 s')), 15_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(new Error(`${error.message}\n${server.stderr}`));
-    };
-    child.on('error', fail);
-    child.on('exit', (code) => fail(new Error(`gst-rtsp-server.py exited with ${code}`)));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        server.port = Number(m[1]);
-        resolve(server);
-      }
-    });
-  });
-}
-
-async function stopGstServer(server: GstServer): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.stdin.end();
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
+  return server;
 }
 
 let tempDir: string | undefined;
 
 after(async () => {
-  await Promise.all(running.map(stopGstServer));
+  await Promise.all(running.map((server) => server.stop()));
   if (tempDir) rmSync(tempDir, { recursive: true, force: true });
 });
 

@@ -1,16 +1,18 @@
 // Relays: a smolrtsp server pulls an upstream RTSP server (a smolrtsp test pattern) with RelaySource.
 // 20 players on the relay make exactly one upstream session; ffmpeg decodes the relayed path without
 // errors; an upstream killed and restarted on the same port gives the players a gap, not an end; on
-// demand, there is no upstream session before the first player nor after the linger.
+// demand, there is no upstream session before the first player nor after the linger; 'auto' across a
+// path that drops UDP plays over TCP.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RtspClient } from '../../src/client/rtsp-client.js';
 import { createServer, type RtspServer } from '../../src/server/rtsp-server.js';
 import { createSource } from '../../src/sources/create-source.js';
-import { RelaySource } from '../../src/sources/relay.js';
+import { RelaySource, type RelaySourceOptions } from '../../src/sources/relay.js';
 import type { Source } from '../../src/sources/source.js';
 import { ffmpegDecode } from '../helpers/clients.js';
 import { hasTool } from '../helpers/tools.js';
+import { startUdpBlackholeProxy } from '../helpers/udp-blackhole.js';
 
 const HAVE_FFMPEG = hasTool('ffmpeg');
 
@@ -40,8 +42,8 @@ async function startUpstream(port = 0): Promise<Upstream> {
 
 async function startRelay(
   upstreamPort: number,
-  options: { onDemand?: boolean; lingerMs?: number } = {},
-): Promise<{ server: RtspServer; relay: RelaySource; url: string; restarts: string[] }> {
+  options: Partial<RelaySourceOptions> = {},
+): Promise<{ server: RtspServer; relay: RelaySource; url: string; restarts: string[]; infos: string[] }> {
   const server = await createServer({ host: '127.0.0.1', port: 0, rtpPortRange: [47000, 48999] });
   const relay = new RelaySource({
     url: `rtsp://127.0.0.1:${upstreamPort}/cam`,
@@ -51,9 +53,11 @@ async function startRelay(
   const restarts: string[] = [];
   relay.on('restart', (_attempt, _delay, reason) => restarts.push(reason));
   relay.on('error', (err) => restarts.push(`error: ${err.message}`));
+  const infos: string[] = [];
+  relay.on('info', (message) => infos.push(message));
   const stream = server.addStream('/cam', { tracks: [...(await relay.open())] });
   relay.start(stream);
-  return { server, relay, url: `rtsp://127.0.0.1:${server.port}/cam`, restarts };
+  return { server, relay, url: `rtsp://127.0.0.1:${server.port}/cam`, restarts, infos };
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -155,6 +159,40 @@ describe('relay of a smolrtsp upstream', { timeout: 120_000 }, () => {
       assert.ok(r.frames >= 25, `ffmpeg decoded ${r.frames} frames`);
       await until('the upstream to stop again', () => upstream.server.sessions().length === 0);
     }
+  });
+
+  it("'auto' across a path that drops UDP: the relay goes to TCP, says why, and players get media", async () => {
+    const upstream = await startUpstream();
+    const proxy = await startUdpBlackholeProxy(upstream.port);
+    cleanup.push(
+      () => upstream.close(),
+      () => proxy.close(),
+    );
+    const relay = await startRelay(proxy.port, { transport: 'auto', udpTimeoutMs: 1500 });
+    cleanup.push(
+      () => relay.relay.stop(),
+      () => relay.server.close(),
+    );
+    await until('the relay to play', () => relay.server.getStream('/cam')?.unavailableReason === undefined);
+
+    const players = ['tcp', 'udp'].map(
+      (transport) => new RtspClient(relay.url, { transport: transport as 'tcp' | 'udp' }),
+    );
+    const received = players.map(() => 0);
+    for (const [i, p] of players.entries()) {
+      p.on('unit', () => received[i]++);
+      cleanup.push(() => p.close());
+    }
+    await Promise.all(players.map((p) => p.start()));
+    await until('every player to get media', () => received.every((n) => n > 10));
+    assert.ok(
+      relay.infos.includes('upstream: UDP carried nothing for 1500 ms: switching to TCP'),
+      relay.infos.join(' | '),
+    );
+    assert.deepEqual(relay.restarts, [], 'the switch is not a failure');
+    assert.ok(proxy.discarded() > 0, 'the upstream did send over UDP, into the blackhole');
+    await until('one upstream session', () => upstream.server.sessions().length === 1);
+    assert.equal(upstream.server.sessions()[0].transport, 'tcp');
   });
 
   it('reports why an upstream refuses: 404', async () => {
