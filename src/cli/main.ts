@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { HttpServer } from '../http/http-server.js';
+import { registerWebPage } from '../http/web/routes.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -390,7 +391,7 @@ async function startHttp(
   c: ServeConfigFile,
   options: RtspServerOptions,
   server: RtspServer,
-  _table: PathTable,
+  table: PathTable,
   log: Logger,
 ): Promise<HttpServer | undefined> {
   const port = flagValue('http-port', v['http-port']) ?? c.http?.port;
@@ -400,8 +401,9 @@ async function startHttp(
   }
   const tls = v['http-tls'] === true || c.http?.tls === true;
   if (tls && !options.tls) fail('--http-tls uses the RTSPS certificate: give --tls-cert and --tls-key');
+  const httpHost = v['http-host'] ?? c.http?.host ?? String(optionDefault('http-host'));
   const http = new HttpServer({
-    host: v['http-host'] ?? c.http?.host ?? String(optionDefault('http-host')),
+    host: httpHost,
     port,
     tls: tls && options.tls ? { cert: options.tls.cert, key: options.tls.key } : undefined,
     authenticator: server.authenticator,
@@ -421,6 +423,23 @@ async function startHttp(
     ),
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
+  // The page at / with WebRTC previews (WHEP). Media uses the HTTP address: on loopback, nothing
+  // leaves the machine; on a wildcard, every interface (LAN viewers).
+  const web = registerWebPage(http, {
+    server,
+    paths: () =>
+      table.list().map((p) => ({
+        path: p.path,
+        source: p.source?.description ?? (p.config.source === 'publish' ? 'publish' : p.config.source),
+      })),
+    whep: { iceAddress: httpHost === '0.0.0.0' || httpHost === '::' ? undefined : httpHost },
+  });
+  web.whep.onSessionStart = (s) => log.info({ whep: s.id, path: s.path }, 'webrtc preview started');
+  web.whep.onSessionEnd = (s, reason) =>
+    log.info(
+      { whep: s.id, path: s.path, reason, packets: s.packets, bytes: s.bytes },
+      'webrtc preview ended',
+    );
   try {
     await http.listen();
   } catch (err) {
