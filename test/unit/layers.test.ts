@@ -33,7 +33,8 @@ const PURE = new Set(['protocol', 'rtp', 'codecs']);
 const PURE_BUILTINS = new Set(['node:buffer', 'node:crypto']);
 /** Packages and the layers allowed to load them. */
 const PACKAGES: Record<string, readonly string[]> = {
-  'sdp-transform': ['protocol'],
+  // http: WHEP narrows a browser's WebRTC offer (ICE candidates, rtcp-fb) that our RTSP SDP types do not model.
+  'sdp-transform': ['protocol', 'http'],
   mediabunny: ['vendor'],
   pino: ['cli'],
   'pino-pretty': ['cli'],
