@@ -22,7 +22,7 @@ export interface WebPath {
   readers: number;
   /** Of which WebRTC (the page's previews). */
   webrtcReaders: number;
-  /** Bits per second sent into the path's tracks (RTP payload and headers), over the last poll interval. */
+  /** Bits per second of RTP payload the path's tracks make, over the last poll interval (at least 1 s). */
   bitrate: number;
   tracks: Array<{ kind: string; codec: string; clockRate: number; webrtc: boolean }>;
 }
