@@ -1,7 +1,7 @@
-// `npm run build`: tsc for the library and CLI, then mediabunny's demuxers bundled into
-// dist/vendor/mediabunny.js so the package does not depend on mediabunny (see src/vendor/mediabunny.ts).
+// `npm run build`: tsc for the library and CLI, then mediabunny's demuxers and werift's WebRTC bundled
+// into dist/vendor/ so the package depends on neither (see src/vendor/).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,25 +18,44 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
 
 const { buildSync } = require('esbuild');
-buildSync({
-  entryPoints: [join(root, 'src/vendor/mediabunny.ts')],
-  outfile: join(root, 'dist/vendor/mediabunny.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  allowOverwrite: true,
-  legalComments: 'inline',
-  logLevel: 'warning',
-});
-// Nothing public refers to it, and it names a package the install does not have.
-rmSync(join(root, 'dist/vendor/mediabunny.d.ts'), { force: true });
-
-const pkgDir = join(root, 'node_modules/mediabunny');
-const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-copyFileSync(join(pkgDir, 'LICENSE'), join(root, 'dist/vendor/mediabunny.LICENSE'));
-writeFileSync(
-  join(root, 'dist/vendor/README.md'),
-  `mediabunny.js bundles parts of mediabunny ${version} (MPL-2.0, licence in mediabunny.LICENSE).\n` +
-    `Its source is the npm package mediabunny@${version}; this bundle is that code unmodified.\n`,
-);
+// Bundled so the package depends on neither (see src/vendor/*.ts); each is loaded on first use.
+const VENDORED = [
+  { name: 'mediabunny', licence: 'MPL-2.0' },
+  { name: 'werift', licence: 'MIT' },
+];
+const notes = [];
+for (const { name, licence } of VENDORED) {
+  buildSync({
+    entryPoints: [join(root, `src/vendor/${name}.ts`)],
+    outfile: join(root, `dist/vendor/${name}.js`),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    allowOverwrite: true,
+    legalComments: 'inline',
+    logLevel: 'warning',
+    // CommonJS parts of a bundle call require() for Node's built-ins: give an ES module one.
+    banner: {
+      js: "import { createRequire as __vendorRequire } from 'node:module'; const require = __vendorRequire(import.meta.url);",
+    },
+  });
+  // Nothing public refers to it, and it names a package the install does not have.
+  rmSync(join(root, `dist/vendor/${name}.d.ts`), { force: true });
+  const pkgDir = join(root, 'node_modules', name);
+  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  const licenceFile = ['LICENSE', 'LICENSE.md', 'LICENSE.txt']
+    .map((f) => join(pkgDir, f))
+    .find((f) => existsSync(f));
+  if (licenceFile) copyFileSync(licenceFile, join(root, `dist/vendor/${name}.LICENSE`));
+  const where = licenceFile
+    ? `licence in ${name}.LICENSE`
+    : 'as its package.json declares; it ships no licence file';
+  notes.push(
+    `${name}.js bundles parts of ${name} ${version} (${licence}, ${where}).\n` +
+      `Its source is the npm package ${name}@${version}; this bundle is that code unmodified` +
+      (name === 'werift' ? ', with the packages it depends on' : '') +
+      '.\n',
+  );
+}
+writeFileSync(join(root, 'dist/vendor/README.md'), notes.join('\n'));

@@ -6,6 +6,7 @@ import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { registerApi } from '../http/api.js';
 import { HttpServer } from '../http/http-server.js';
+import { registerWebPage } from '../http/web/routes.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -413,8 +414,9 @@ async function startHttp(
   }
   const tls = v['http-tls'] === true || c.http?.tls === true;
   if (tls && !options.tls) fail('--http-tls uses the RTSPS certificate: give --tls-cert and --tls-key');
+  const httpHost = v['http-host'] ?? c.http?.host ?? String(optionDefault('http-host'));
   const http = new HttpServer({
-    host: v['http-host'] ?? c.http?.host ?? String(optionDefault('http-host')),
+    host: httpHost,
     port,
     tls: tls && options.tls ? { cert: options.tls.cert, key: options.tls.key } : undefined,
     authenticator: server.authenticator,
@@ -439,6 +441,23 @@ async function startHttp(
   const controller = createApiController(table, log);
   if (v.config !== undefined) controller.reload = () => reloader.reload('http');
   registerApi(http, { server, controller });
+  // The page at / with WebRTC previews (WHEP). Media uses the HTTP address: on loopback, nothing
+  // leaves the machine; on a wildcard, every interface (LAN viewers).
+  const web = registerWebPage(http, {
+    server,
+    paths: () =>
+      table.list().map((p) => ({
+        path: p.path,
+        source: p.source?.description ?? (p.config.source === 'publish' ? 'publish' : p.config.source),
+      })),
+    whep: { iceAddress: httpHost === '0.0.0.0' || httpHost === '::' ? undefined : httpHost },
+  });
+  web.whep.onSessionStart = (s) => log.info({ whep: s.id, path: s.path }, 'webrtc preview started');
+  web.whep.onSessionEnd = (s, reason) =>
+    log.info(
+      { whep: s.id, path: s.path, reason, packets: s.packets, bytes: s.bytes },
+      'webrtc preview ended',
+    );
   try {
     await http.listen();
   } catch (err) {

@@ -1,5 +1,6 @@
 // Finding and running the real clients (ffprobe, ffmpeg, gst-launch-1.0) the interop tests use.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 const found = new Map<string, boolean>();
@@ -137,6 +138,15 @@ export function requireGstElements(t: TestContext, ...names: string[]): boolean 
 }
 
 /** Skips the test with `message`, or fails it under SMOLRTSP_REQUIRE_TOOLS=1 (CI). */
+/** Debian's chromium, which the web page tests drive through playwright-core (no browser download). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Like requireTools, for the web page tests' browser. */
+export function requireChromium(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  return skipOrFail(t, `${CHROMIUM} not found: install Debian's chromium package to run the web page tests`);
+}
+
 function skipOrFail(t: TestContext, message: string): false {
   if (process.env.SMOLRTSP_REQUIRE_TOOLS === '1') throw new Error(message);
   t.skip(message);

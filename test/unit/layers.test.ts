@@ -33,15 +33,16 @@ const PURE = new Set(['protocol', 'rtp', 'codecs']);
 const PURE_BUILTINS = new Set(['node:buffer', 'node:crypto']);
 /** Packages and the layers allowed to load them. */
 const PACKAGES: Record<string, readonly string[]> = {
-  'sdp-transform': ['protocol'],
+  // http: WHEP narrows a browser's WebRTC offer (ICE candidates, rtcp-fb) that our RTSP SDP types do not model.
+  'sdp-transform': ['protocol', 'http'],
   mediabunny: ['vendor'],
   pino: ['cli'],
   'pino-pretty': ['cli'],
   zod: ['cli'],
   'prom-client': ['cli'],
   yaml: ['cli'],
-  // WebRTC for the web page's WHEP previews: loaded by the HTTP layer only when a browser asks.
-  werift: ['http'],
+  // WebRTC for the web page's WHEP previews: bundled like mediabunny, loaded when a browser asks.
+  werift: ['vendor'],
 };
 
 function files(dir: string, out: string[] = []): string[] {
