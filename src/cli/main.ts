@@ -423,6 +423,8 @@ async function startHttp(
   );
   http.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'http handler failed'));
   routeMetrics(http, server, table);
+  // RTSP over HTTP and over WebSocket on the HTTP port too (proxies that allow only that port).
+  http.divert((socket, head, rest) => server.takeHttpSocket(socket, head, rest));
   try {
     await http.listen();
   } catch (err) {
