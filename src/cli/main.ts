@@ -458,6 +458,8 @@ async function startHttp(
       { whep: s.id, path: s.path, reason, packets: s.packets, bytes: s.bytes },
       'webrtc preview ended',
     );
+  // RTSP over HTTP and over WebSocket on the HTTP port too (proxies that allow only that port).
+  http.divert((socket, head, rest) => server.takeHttpSocket(socket, head, rest));
   try {
     await http.listen();
   } catch (err) {

@@ -12,6 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { type HttpHead, isHttpRequest, parseHttpHead } from '../protocol/http-head.js';
 import { RtspHeaders } from '../protocol/message.js';
 import type { AuthAction, Authenticator } from '../server/auth.js';
 
@@ -93,8 +94,15 @@ export interface HttpServerEvents {
 
 const API_ACCESS: RouteAccess = { action: 'api' };
 
+/** Takes a connection whose first request is `head` (returns true), or leaves it to the routes. */
+export type ConnectionTaker = (socket: Socket, head: HttpHead, rest: Buffer) => boolean;
+
+/** Largest first request head read before node:http sees the connection. */
+const DIVERT_HEAD_BYTES = 16 * 1024;
+
 export class HttpServer extends EventEmitter<HttpServerEvents> {
   private readonly routes: Route[] = [];
+  private taker: ConnectionTaker | undefined;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly options: HttpServerOptions;
@@ -112,6 +120,13 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
     this.server.keepAliveTimeout = 5_000;
+    // node:http's own connection listener (on the decrypted socket for HTTPS) is put behind a look at
+    // the first request, so RTSP over HTTP can take its sockets before node:http parses them: a
+    // tunnel POST's body never ends, which node:http would cut off at its request timeout.
+    const event = options.tls ? 'secureConnection' : 'connection';
+    const [nodeListener] = this.server.listeners(event) as Array<(socket: Socket) => void>;
+    this.server.removeListener(event, nodeListener);
+    this.server.on(event, (socket: Socket) => this.firstRequest(socket, nodeListener));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -125,6 +140,58 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
   route(method: string, pattern: string, handler: HttpHandler, access: RouteAccess = API_ACCESS): this {
     this.routes.push({ method: method.toUpperCase(), segments: splitPath(pattern), access, handler });
     return this;
+  }
+
+  /**
+   * Lets `taker` see the first request of each connection, once its head is read (GET and POST only;
+   * other methods go straight to the routes). RTSP over HTTP and over WebSocket come in this way.
+   */
+  divert(taker: ConnectionTaker): this {
+    this.taker = taker;
+    return this;
+  }
+
+  /** Reads the first request head for the taker, then hands the socket to node:http if not taken. */
+  private firstRequest(socket: Socket, nodeListener: (socket: Socket) => void): void {
+    const taker = this.taker;
+    if (!taker) {
+      nodeListener.call(this.server, socket);
+      return;
+    }
+    let buffered: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.server.headersTimeout);
+    const onError = () => socket.destroy();
+    const stop = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+    };
+    const handOn = () => {
+      stop();
+      socket.pause();
+      socket.unshift(buffered);
+      nodeListener.call(this.server, socket);
+      socket.resume();
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const candidate = isHttpRequest(buffered);
+      if (candidate === undefined) return;
+      if (!candidate) return handOn();
+      let parsed: ReturnType<typeof parseHttpHead>;
+      try {
+        parsed = parseHttpHead(buffered, DIVERT_HEAD_BYTES);
+      } catch {
+        // node:http answers a malformed or oversized head itself.
+        return handOn();
+      }
+      if (!parsed) return;
+      stop();
+      if (!taker(socket, parsed.head, parsed.rest)) handOn();
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', () => clearTimeout(timer));
   }
 
   async listen(): Promise<number> {

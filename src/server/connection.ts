@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { RtspError } from '../protocol/errors.js';
 import { RtspHeaders, type RtspMessage, type RtspRequest } from '../protocol/message.js';
 import { RtspParser } from '../protocol/parser.js';
@@ -50,6 +49,32 @@ export interface ConnectionHandlers {
   hasSessions(connection: RtspConnection): boolean;
 }
 
+/**
+ * What a control connection reads and writes: a TCP or TLS socket, or a tunnel that behaves as one
+ * (RTSP over HTTP: reads from the POST, writes to the GET; RTSP over WebSocket: frames both ways).
+ */
+export interface ControlSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly writable: boolean;
+  /** Bytes written and not yet taken by the client: what a slow reader costs us. */
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(data: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  end(): void;
+  destroy(): void;
+  pause(): void;
+  setNoDelay(noDelay?: boolean): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+}
+
 export interface ConnectionLimits {
   maxHeaderBytes: number;
   maxBodyBytes: number;
@@ -81,9 +106,10 @@ export class RtspConnection implements SessionOwner {
   private requestTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  private readonly maxPending: number;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: ControlSocket,
     private readonly handlers: ConnectionHandlers,
     private readonly limits: ConnectionLimits,
     serverHeader: string,
@@ -101,8 +127,9 @@ export class RtspConnection implements SessionOwner {
     });
     const maxPending = limits.maxPendingRequests;
     socket.setNoDelay(true);
+    this.maxPending = maxPending;
     socket.on('data', (chunk: Buffer) => this.onData(chunk, maxPending));
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       // EPIPE, ECONNRESET...: this client only.
       this.handlers.onError(err, this);
       socket.destroy();
@@ -127,6 +154,11 @@ export class RtspConnection implements SessionOwner {
     this.socket.write(
       serializeResponse({ status: spec.status, reason: spec.reasonPhrase, headers, body: spec.body }),
     );
+  }
+
+  /** Bytes read before this connection took the socket (while the server told RTSP from HTTP). */
+  feed(chunk: Buffer): void {
+    if (chunk.length > 0 && !this.isClosed) this.onData(chunk, this.maxPending);
   }
 
   close(): void {

@@ -30,6 +30,11 @@ export interface RtspServerOptions {
   /** A connection with no session and no request for this long is closed (default 60 s). */
   idleTimeoutMs?: number;
   /**
+   * RTSP over HTTP: tunnel GETs waiting for their POST, at most (default 64; more get 503). Each waits
+   * `requestTimeoutMs` at most.
+   */
+  maxPendingTunnels?: number;
+  /**
    * RTSPS: RTSP over TLS on its own port (default 8322) with this certificate and key (PEM). Clients
    * use `rtsps://` and interleaved TCP inside the TLS connection.
    */
@@ -91,6 +96,7 @@ export const SERVER_DEFAULTS: Readonly<DefaultedServerOptions> = Object.freeze({
   maxSessionsPerAddress: 200,
   requestTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
+  maxPendingTunnels: 64,
   maxHeaderBytes: 8192,
   maxBodyBytes: 65536,
   maxBufferedBytes: 2 * 1024 * 1024,

@@ -4,10 +4,11 @@ import { createServer as createTcpServer, type Socket, type Server as TcpServer 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
+import { type HttpHead, isHttpRequest } from '../protocol/http-head.js';
 import { parseRtspUrl } from '../protocol/url.js';
 import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
-import { normalizeAddress, type Refusal, RtspConnection } from './connection.js';
+import { type ControlSocket, normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import {
   DEFAULT_TLS_PORT,
@@ -18,6 +19,7 @@ import {
 import { type IngestStats, type PublishPathOptions, PublishPoint } from './publish.js';
 import { type EndReason, type Session, type SessionInfo, SessionTable } from './session.js';
 import { SocketTransportFactory } from './transports.js';
+import { TunnelGateway, type TunnelRefusal } from './tunnel.js';
 import { UdpPortPool } from './udp-ports.js';
 
 export const VERSION = '0.1.0';
@@ -76,6 +78,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly streams = new Map<string, Stream>();
   private readonly publishPoints = new Map<Stream, PublishPoint>();
   private readonly connections = new Set<RtspConnection>();
+  /**
+   * Every client socket admitted, whatever it turned out to be: an RTSP connection, either half of an
+   * HTTP tunnel, a WebSocket, or one whose first bytes are still awaited. Each counts against the
+   * connection limits.
+   */
+  private readonly sockets = new Set<Socket>();
+  private readonly tunnels: TunnelGateway;
   /** RTSPS sockets still in their TLS handshake, by `address:port`. */
   private readonly handshaking = new Map<string, Socket>();
   private readonly sessionTable: SessionTable;
@@ -134,6 +143,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       reportError: (err, conn) =>
         this.notify('clientError', err instanceof Error ? err : new Error(String(err)), infoOf(conn)),
     });
+    this.tunnels = new TunnelGateway(
+      {
+        serve: (control, secure) => this.serve(control, secure),
+        refused: (r, socket) => this.notify('refused', tunnelRefusalInfo(r, socket)),
+      },
+      {
+        maxHeaderBytes: o.maxHeaderBytes,
+        requestTimeoutMs: o.requestTimeoutMs,
+        maxPendingTunnels: o.maxPendingTunnels,
+        maxFramePayload: o.maxHeaderBytes + o.maxBodyBytes,
+        serverHeader: `smolrtsp/${VERSION}`,
+      },
+    );
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
     this.tcp.on('error', (err) => this.notify('clientError', err, { remoteAddress: '', remotePort: 0 }));
     if (o.tls) {
@@ -288,8 +310,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return [...this.sessionTable.values()].map((s) => s.info());
   }
 
+  /** Open client sockets: RTSP connections, both halves of HTTP tunnels, WebSockets, and any not yet read. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.sockets.size;
+  }
+
+  /**
+   * Serves a request read on another port (the HTTP server's) when it is RTSP over HTTP or over
+   * WebSocket: the socket is then this server's, under its limits. False for any other request.
+   */
+  takeHttpSocket(socket: Socket, head: HttpHead, rest: Buffer): boolean {
+    if (!TunnelGateway.wants(head)) return false;
+    if (!this.admitted(socket)) return true;
+    this.track(socket);
+    this.tunnels.handle(socket, head, rest, (socket as { encrypted?: boolean }).encrypted === true);
+    return true;
   }
 
   /** Ends every session (RTCP BYE), closes every socket. Idempotent. */
@@ -314,6 +349,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     // Sockets still in their TLS handshake would keep the TLS server from closing.
     for (const raw of this.handshaking.values()) raw.destroy();
     for (const c of this.connections) c.close();
+    this.tunnels.close();
     const drained = Promise.all(
       [...this.connections].map(
         (c) => new Promise<void>((r) => (c.closed ? r() : c.socket.once('close', () => r()))),
@@ -321,6 +357,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     await Promise.race([drained, new Promise((r) => setTimeout(r, 3000).unref())]);
     for (const c of this.connections) c.socket.destroy();
+    for (const s of this.sockets) s.destroy();
     for (const stream of this.streams.values()) stream.close();
     await closed;
   }
@@ -346,8 +383,45 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return false;
   }
 
+  /** Counts a client socket against the connection limits for as long as it is open. */
+  private track(socket: Socket): void {
+    const address = normalizeAddress(socket.remoteAddress ?? '');
+    this.sockets.add(socket);
+    this.admission.connectionOpened(address);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.admission.connectionClosed(address);
+    });
+  }
+
+  /**
+   * A new connection: RTSP, or HTTP (a tunnel half, a WebSocket) on the same port, told apart by its
+   * first bytes. RTSP clients speak first, so waiting for them delays nothing; a socket that says
+   * nothing is closed after the idle timeout, as a silent RTSP connection is.
+   */
   private accept(socket: Socket, secure: boolean): void {
     if (!this.admitted(socket)) return;
+    this.track(socket);
+    let start: Buffer = Buffer.alloc(0);
+    const silent = setTimeout(() => socket.destroy(), this.options.idleTimeoutMs);
+    const onError = () => socket.destroy();
+    const onData = (chunk: Buffer) => {
+      start = start.length === 0 ? chunk : Buffer.concat([start, chunk]);
+      const http = isHttpRequest(start);
+      if (http === undefined) return;
+      clearTimeout(silent);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      if (http) this.tunnels.readHead(socket, start, secure);
+      else this.serve(socket, secure).feed(start);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', () => clearTimeout(silent));
+  }
+
+  /** Runs an RTSP connection on a socket, or on a tunnel that stands for one. */
+  private serve(socket: ControlSocket, secure: boolean): RtspConnection {
     const conn = new RtspConnection(
       socket,
       {
@@ -369,13 +443,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       secure,
     );
     this.connections.add(conn);
-    this.admission.connectionOpened(conn.remoteAddress);
     this.notify('connection', infoOf(conn));
+    return conn;
   }
 
   private onConnectionClose(conn: RtspConnection): void {
     this.connections.delete(conn);
-    this.admission.connectionClosed(conn.remoteAddress);
     for (const s of this.sessionTable.ofOwner(conn)) s.end('disconnect');
     this.dispatcher.connectionClosed(conn, this.publishPoints.keys());
     this.notify('disconnect', infoOf(conn));
@@ -508,6 +581,20 @@ function refusalInfo(r: Refusal, c: RtspConnection): RefusalInfo {
   const path = r.uri === undefined ? undefined : pathOf(r.uri);
   if (path !== undefined) info.path = path;
   if (r.user !== undefined) info.user = r.user;
+  return info;
+}
+
+function tunnelRefusalInfo(r: TunnelRefusal, socket: Socket): RefusalInfo {
+  const info: RefusalInfo = {
+    status: r.status,
+    remoteAddress: normalizeAddress(socket.remoteAddress ?? ''),
+    remotePort: socket.remotePort ?? 0,
+    reason: r.reason,
+    code: r.code,
+  };
+  if (r.method) info.method = r.method;
+  // The path only: a query may carry a token.
+  if (r.uri !== undefined) info.path = r.uri.split('?')[0];
   return info;
 }
 

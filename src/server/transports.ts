@@ -1,9 +1,8 @@
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { Socket as TcpSocket } from 'node:net';
 import type { Track, TrackSink } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
 import { framedForChannel, type RtpPacketBatch } from '../rtp/batch.js';
-import type { RtspConnection } from './connection.js';
+import type { ControlSocket, RtspConnection } from './connection.js';
 import type { Session } from './session.js';
 import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
 
@@ -94,7 +93,7 @@ export class TcpInterleavedTransport implements SessionTransport {
   private laggingSinceMs: number | undefined;
 
   constructor(
-    private readonly socket: TcpSocket,
+    private readonly socket: ControlSocket,
     readonly channels: [number, number],
     private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
     private readonly onTooSlow: () => void,
