@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
 import type { ResolvedMulticast } from '../media/multicast.js';
 import type { Track } from '../media/track.js';
 import type { RtpPacketBatch } from '../rtp/batch.js';
@@ -58,10 +58,11 @@ export class MulticastSender {
     sendInterface: string | undefined,
     private readonly rtcp: MulticastRtcp,
     private readonly onClosed: (sender: MulticastSender) => void,
+    makeSocket: (options: SocketOptions) => Socket = createSocket,
   ) {
-    this.out = createSocket({ type: 'udp4' });
+    this.out = makeSocket({ type: 'udp4' });
     // Readers' receiver reports come to the group's RTCP port, where their own sockets listen too.
-    this.rtcpIn = createSocket({ type: 'udp4', reuseAddr: true });
+    this.rtcpIn = makeSocket({ type: 'udp4', reuseAddr: true });
     const onError = () => {
       this.sendErrors++;
     };
@@ -296,6 +297,8 @@ export class MulticastSenders {
     private readonly rtcp: MulticastRtcp,
     /** The server's listen address, when it names one IPv4 interface: where multicast goes out. */
     private readonly sendInterface: string | undefined,
+    /** Where the senders' sockets come from (a test passes fakes: no multicast leaves it). */
+    private readonly makeSocket: (options: SocketOptions) => Socket = createSocket,
   ) {}
 
   /** A reader of `track` of the path at `path`, whose multicast setting is `config`. */
@@ -322,6 +325,7 @@ export class MulticastSenders {
         (s) => {
           if (this.byTrack.get(s.track) === s) this.byTrack.delete(s.track);
         },
+        this.makeSocket,
       );
       this.byTrack.set(track, sender);
     }
