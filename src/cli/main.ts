@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { HttpServer } from '../http/http-server.js';
+import { parseMulticastAddress } from '../media/multicast.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -116,6 +117,7 @@ type Values = ServeValues & {
   publish?: string[];
   relay?: string;
   'relay-on-demand'?: boolean;
+  multicast?: string;
   user?: string[];
   allow?: string[];
   deny?: string[];
@@ -223,6 +225,13 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
   if (v.relay !== undefined && [v.file, v.ffmpeg, v.pattern].some((x) => x !== undefined))
     fail('one source for --path: --relay, or --pattern, --file, --ffmpeg');
   if (v['relay-on-demand'] && v.relay === undefined) fail('--relay-on-demand applies to --relay');
+  const commandLinePath =
+    v.relay !== undefined ||
+    v.file !== undefined ||
+    v.ffmpeg !== undefined ||
+    v.pattern !== undefined ||
+    paths.size === 0 ||
+    v.path !== undefined;
   if (v.relay !== undefined) {
     if (!/^rtsp:\/\//i.test(v.relay)) fail('--relay takes an rtsp:// URL');
     paths.set(path, {
@@ -243,6 +252,16 @@ function pathSources(v: Values, c: ServeConfigFile): Map<string, PathSourceConfi
       gop,
       audio: v.audio === true,
     });
+  }
+  if (v.multicast !== undefined) {
+    const cli = paths.get(path);
+    if (!cli || cli.source === 'publish' || !commandLinePath)
+      fail('--multicast applies to the --path the command line serves');
+    try {
+      cli.multicast = parseMulticastAddress(v.multicast);
+    } catch (err) {
+      fail(`--multicast: ${(err as Error).message}`);
+    }
   }
   // Every pattern is checked before any path starts: one bad path must not stop the server halfway.
   for (const cfg of paths.values()) if (cfg.source === 'pattern') parsePattern(cfg.pattern);

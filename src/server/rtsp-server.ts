@@ -230,7 +230,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * does). Until one publishes, DESCRIBE answers 503; who may publish is the auth `publish` action.
    */
   addPublishPath(path: string, options: PublishPathOptions = {}): Stream {
-    const stream = this.addStream(path, { title: options.title });
+    const stream = this.addStream(path, { title: options.title, multicast: options.multicast });
     this.publishPoints.set(stream, new PublishPoint(options));
     stream.setUnavailable('no one is publishing');
     stream.once('close', () => this.publishPoints.delete(stream));
