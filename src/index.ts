@@ -42,6 +42,7 @@ export type { MjpegTrackOptions } from './media/formats/mjpeg.js';
 export { MjpegTrackCodec } from './media/formats/mjpeg.js';
 export type { OpusTrackOptions } from './media/formats/opus.js';
 export { OpusTrackCodec } from './media/formats/opus.js';
+export { MulticastConfigError, type MulticastOptions } from './media/multicast.js';
 export type { RtpRandomSource, StreamEvents, StreamOptions, VideoTrackOptions } from './media/stream.js';
 export { rtpRandom, Stream } from './media/stream.js';
 export type { PushOptions, TrackCodec, TrackSink, TrackStats } from './media/track.js';
@@ -61,6 +62,7 @@ export { createAuthenticator, ha1 } from './server/auth.js';
 export type { AuthorizeResult, DispatcherHooks, EndReason, RequestInfo } from './server/dispatcher.js';
 export type { IpFilterOptions } from './server/ip-filter.js';
 export { createIpFilter } from './server/ip-filter.js';
+export type { MulticastSenderInfo } from './server/multicast.js';
 export type { IngestStats, PublishEnd, PublishPathOptions } from './server/publish.js';
 export type {
   ConnectionInfo,

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseMulticastAddress, resolveMulticast } from '../media/multicast.js';
 import { ConfigError, configFormatOf, readConfigText } from './config-source.js';
 import { cliOption, configSchemaOf, optionDefault, serverConfigShape } from './options.js';
 import { readPattern } from './paths.js';
@@ -44,6 +45,25 @@ const userSchema = z
     'a user needs a password, passwordEnv or ha1',
   );
 
+/**
+ * `"239.1.2.3:5000"`, `"239.1.2.3"` or `{ "group": "239.1.2.3", "port": 5000, "ttl": 4 }`: the
+ * path is also offered by UDP multicast there.
+ */
+const multicast = z
+  .union([
+    z.string(),
+    z.object({ group: z.string(), port: z.number().optional(), ttl: z.number().optional() }).strict(),
+  ])
+  .transform((value, ctx) => {
+    try {
+      return typeof value === 'string' ? parseMulticastAddress(value) : resolveMulticast(value);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .optional();
+
 const relaySource = z
   .object({
     source: z.literal('relay'),
@@ -53,6 +73,7 @@ const relaySource = z
     sourceOnDemand: z.boolean().default(false),
     sourceOnDemandLingerMs: z.number().int().min(0).max(3_600_000).default(10_000),
     sourceTransport: z.enum(['tcp', 'udp', 'auto']).default('tcp'),
+    multicast,
   })
   .strict();
 
@@ -64,6 +85,7 @@ const pathSourceKinds = z.discriminatedUnion('source', [
       pattern,
       gop: (configSchemaOf(cliOption('gop')) as z.ZodNumber).default(Number(optionDefault('gop'))),
       audio: z.boolean().default(false),
+      multicast,
     })
     .strict(),
   z
@@ -71,6 +93,7 @@ const pathSourceKinds = z.discriminatedUnion('source', [
       source: z.literal('file'),
       file: z.string().min(1),
       fps: z.number().positive().max(1000).optional(),
+      multicast,
     })
     .strict(),
   z
@@ -79,6 +102,7 @@ const pathSourceKinds = z.discriminatedUnion('source', [
       ffmpeg: z.string().min(1),
       // Keyframe interval of video that ffmpeg has to encode (raw or unsupported input).
       gop: (configSchemaOf(cliOption('gop')) as z.ZodNumber).default(Number(optionDefault('gop'))),
+      multicast,
     })
     .strict(),
   z
@@ -88,6 +112,7 @@ const pathSourceKinds = z.discriminatedUnion('source', [
       publishEnd: z.enum(['wait', 'end']).default('wait'),
       // A second publisher replaces the first instead of being refused (409).
       takeover: z.boolean().default(false),
+      multicast,
     })
     .strict(),
 ]);

@@ -7,6 +7,7 @@ import pretty from 'pino-pretty';
 import { registerApi } from '../http/api.js';
 import { HttpServer } from '../http/http-server.js';
 import { registerWebPage } from '../http/web/routes.js';
+import { parseMulticastAddress } from '../media/multicast.js';
 import type { AuthOptions } from '../server/auth.js';
 import { createIpFilter } from '../server/ip-filter.js';
 import {
@@ -120,6 +121,7 @@ type Values = ServeValues & {
   publish?: string[];
   relay?: string;
   'relay-on-demand'?: boolean;
+  multicast?: string;
   user?: string[];
   allow?: string[];
   deny?: string[];
@@ -230,6 +232,13 @@ function commandLinePaths(v: Values): CommandLinePaths {
   if (v.relay !== undefined && [v.file, v.ffmpeg, v.pattern].some((x) => x !== undefined))
     fail('one source for --path: --relay, or --pattern, --file, --ffmpeg');
   if (v['relay-on-demand'] && v.relay === undefined) fail('--relay-on-demand applies to --relay');
+  const commandLinePath =
+    v.relay !== undefined ||
+    v.file !== undefined ||
+    v.ffmpeg !== undefined ||
+    v.pattern !== undefined ||
+    paths.size === 0 ||
+    v.path !== undefined;
   if (v.relay !== undefined) {
     if (!/^rtsp:\/\//i.test(v.relay)) fail('--relay takes an rtsp:// URL');
     paths.set(path, {
@@ -254,6 +263,19 @@ function commandLinePaths(v: Values): CommandLinePaths {
   parsePattern(pattern.pattern);
   const otherSource = v.relay !== undefined || v.file !== undefined || v.ffmpeg !== undefined;
   if (!otherSource && (v.pattern !== undefined || v.path !== undefined)) paths.set(path, pattern);
+  if (v.multicast !== undefined) {
+    let multicast: ReturnType<typeof parseMulticastAddress>;
+    try {
+      multicast = parseMulticastAddress(v.multicast);
+    } catch (err) {
+      fail(`--multicast: ${(err as Error).message}`);
+    }
+    const cli = paths.get(path);
+    if (cli && cli.source !== 'publish' && commandLinePath) cli.multicast = multicast;
+    // Nothing else named: the default pattern (served unless the config file names paths).
+    else if (!cli && !otherSource) pattern.multicast = multicast;
+    else fail('--multicast applies to the --path the command line serves');
+  }
   return { given: paths, fallback: [path, pattern] };
 }
 

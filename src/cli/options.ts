@@ -32,7 +32,8 @@ export type OptionTarget =
         | 'path'
         | 'publish'
         | 'relay'
-        | 'relay-on-demand';
+        | 'relay-on-demand'
+        | 'multicast';
     }
   | { cli: 'config' | 'log-level' | 'log-json' | 'help' | 'version' }
   /** The HTTP server (API, metrics, web page): `http.*` in the config file. */
@@ -156,6 +157,16 @@ export const SERVE_OPTIONS_TABLE: readonly CliOption[] = [
     group: 'source',
     help: 'pull the --relay upstream only while someone plays (stopped 10 s after\nthe last player leaves)',
     to: { path: 'relay-on-demand' },
+  },
+  {
+    flag: 'multicast',
+    kind: 'string',
+    arg: 'GROUP[:PORT]',
+    group: 'source',
+    help:
+      'also offer --path by UDP multicast on this group, e.g. 239.1.2.3:5000 (port\n' +
+      'default 5004, +2 per track; TTL 1). Every reader of a track shares one send',
+    to: { path: 'multicast' },
   },
   {
     flag: 'config',

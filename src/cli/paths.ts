@@ -1,8 +1,10 @@
 // The paths a running `smolrtsp serve` serves, each with its config and source: started at launch,
 // and added, replaced or removed later (HTTP API, config reload) the same way.
+
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import type { MulticastOptions } from '../media/multicast.js';
 import type { TrackCodec } from '../media/track.js';
 import type { RtspServer } from '../server/rtsp-server.js';
 import { createSource, type SourceSpec } from '../sources/create-source.js';
@@ -108,7 +110,11 @@ export class PathTable extends EventEmitter<PathTableEvents> {
     if (this.paths.has(path) || this.server.getStream(path)) throw new PathConfigError(`${path} exists`);
     const served: ServedPath = { path, config, source: undefined };
     if (config.source === 'publish') {
-      this.server.addPublishPath(path, { publishEnd: config.publishEnd, takeover: config.takeover });
+      this.server.addPublishPath(path, {
+        publishEnd: config.publishEnd,
+        takeover: config.takeover,
+        multicast: config.multicast,
+      });
     } else {
       served.source = await this.startSource(path, config);
     }
@@ -132,9 +138,13 @@ export class PathTable extends EventEmitter<PathTableEvents> {
     if (config.source !== 'publish') next = await this.openSource(path, config);
     this.stopPath(old);
     const served: ServedPath = { path, config, source: next?.source };
-    if (next) this.attach(path, next);
+    if (next) this.attach(path, next, config.multicast);
     else if (config.source === 'publish')
-      this.server.addPublishPath(path, { publishEnd: config.publishEnd, takeover: config.takeover });
+      this.server.addPublishPath(path, {
+        publishEnd: config.publishEnd,
+        takeover: config.takeover,
+        multicast: config.multicast,
+      });
     this.paths.set(path, served);
     return 'restarted';
   }
@@ -204,12 +214,12 @@ export class PathTable extends EventEmitter<PathTableEvents> {
     config: Exclude<PathSourceConfig, { source: 'publish' }>,
   ): Promise<Source> {
     const opened = await this.openSource(path, config);
-    this.attach(path, opened);
+    this.attach(path, opened, config.multicast);
     return opened.source;
   }
 
   /** Adds the stream with the codecs open() gave (none for a source whose tracks come later) and starts. */
-  private attach(path: string, { source: src, codecs }: Opened): void {
+  private attach(path: string, { source: src, codecs }: Opened, multicast?: MulticastOptions): void {
     const log = this.log;
     src.on('error', (err) => log.error({ path, err: err.message }, 'source error'));
     src.on('restart', (attempt, delayMs, reason) => {
@@ -219,7 +229,7 @@ export class PathTable extends EventEmitter<PathTableEvents> {
     src.on('info', (message) => log.info({ path }, message));
     src.on('tracks', (late) => log.info({ path, tracks: late.length }, `${src.kind} is delivering`));
     try {
-      src.start(this.server.addStream(path, { tracks: [...codecs] }));
+      src.start(this.server.addStream(path, { tracks: [...codecs], multicast }));
     } catch (err) {
       src.stop();
       throw err;

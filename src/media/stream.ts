@@ -4,6 +4,7 @@ import type { SdpSessionDescription } from '../protocol/sdp.js';
 import { StreamClock } from './clock.js';
 import { H264TrackCodec, type H264TrackOptions } from './formats/h264.js';
 import { H265TrackCodec, type H265TrackOptions } from './formats/h265.js';
+import { type MulticastOptions, type ResolvedMulticast, resolveMulticast } from './multicast.js';
 import { Track, type TrackCodec } from './track.js';
 
 export type VideoTrackOptions =
@@ -16,6 +17,11 @@ export interface StreamOptions {
   tracks?: TrackCodec[];
   /** Session name in the SDP (`s=`). */
   title?: string;
+  /**
+   * Offer multicast on this group (SETUP with `multicast` in Transport); without it a multicast
+   * SETUP gets 461. Every multicast reader of a track shares one send per packet.
+   */
+  multicast?: MulticastOptions;
 }
 
 /** Source of random numbers for RTP state. */
@@ -50,6 +56,8 @@ export class Stream extends EventEmitter<StreamEvents> {
   readonly path: string;
   readonly tracks: Track[] = [];
   readonly title: string;
+  /** The multicast group readers may join, when offered. */
+  readonly multicast: ResolvedMulticast | undefined;
   /** The timeline all tracks share (see StreamClock). */
   readonly clock = new StreamClock();
   private closed = false;
@@ -60,6 +68,7 @@ export class Stream extends EventEmitter<StreamEvents> {
     super();
     this.path = path;
     this.title = options.title ?? path;
+    this.multicast = options.multicast && resolveMulticast(options.multicast);
     if (options.video) {
       const v = options.video;
       if (v.codec === 'H264') this.addTrack(new H264TrackCodec(v));

@@ -304,7 +304,7 @@ export class Dispatcher<C extends DispatcherConnection> {
     const udpAllowed = !conn.secure || this.ctx.limits.allowUdpOverTls;
     if (offered.some(isRecordMode)) {
       // A publisher's SETUP names its own tracks, on a path players cannot use yet.
-      const spec = offered.find((t) => isRecordMode(t) && isSupported(t, conn, udpAllowed));
+      const spec = offered.find((t) => isRecordMode(t) && isSupported(t, conn, udpAllowed, false));
       if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
       return explained(() => this.setupRecord(request, target, stream, conn, existing, spec));
     }
@@ -322,8 +322,17 @@ export class Dispatcher<C extends DispatcherConnection> {
       throw statusError(459, 'ERR_RTSP_AGGREGATE', 'a session carries one stream');
     }
     existing?.checkState('SETUP');
-    const spec = offered.find((t) => isSupported(t, conn, udpAllowed));
-    if (!spec) throw statusError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no supported transport offered');
+    // Multicast only where the path offers it: elsewhere a multicast-only SETUP gets 461.
+    const multicastOffered = stream.multicast !== undefined && this.ctx.transports.multicast !== undefined;
+    const spec = offered.find((t) => isSupported(t, conn, udpAllowed, multicastOffered));
+    if (!spec) {
+      const why = offered.some((t) => t.delivery === 'multicast') && !multicastOffered;
+      throw statusError(
+        461,
+        'ERR_RTSP_UNSUPPORTED_TRANSPORT',
+        why ? `no multicast on ${stream.path}` : 'no supported transport offered',
+      );
+    }
     // An authorize hook may have let time pass: a client gone meanwhile gets no session.
     if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
     if (this.ctx.findStream(stream.path) !== stream)
@@ -355,6 +364,33 @@ export class Dispatcher<C extends DispatcherConnection> {
           lowerTransport: 'TCP',
           delivery: 'unicast',
           interleaved: transport.channels,
+          ssrc: track.sender.ssrc,
+          mode: spec.mode,
+          extra: [],
+        };
+      } else if (spec.delivery === 'multicast') {
+        // The group, ports and TTL are the path's: a client asking for others gets ours (RFC 2326
+        // 12.39: a server must not let a client direct a stream to an address it did not choose).
+        let owner: Session | undefined;
+        const reader = await this.ctx.transports.multicast!(conn, stream, track, (packet) =>
+          owner?.receiveRtcp(packet),
+        );
+        transport = reader;
+        if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+        if (existing?.state === 'ended')
+          throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
+        if (this.ctx.findStream(stream.path) !== stream)
+          throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
+        session = existing ?? this.ctx.sessions.create(stream, conn);
+        owner = session;
+        reply = {
+          transport: spec.transport,
+          profile: spec.profile,
+          lowerTransport: 'UDP',
+          delivery: 'multicast',
+          destination: reader.group,
+          port: reader.ports,
+          ttl: reader.ttl,
           ssrc: track.sender.ssrc,
           mode: spec.mode,
           extra: [],
@@ -674,12 +710,18 @@ function isRecordMode(spec: TransportSpec): boolean {
   return spec.mode?.split(',').includes('RECORD') === true;
 }
 
-function isSupported(spec: TransportSpec, conn: DispatcherConnection, udpAllowed: boolean): boolean {
+function isSupported(
+  spec: TransportSpec,
+  conn: DispatcherConnection,
+  udpAllowed: boolean,
+  multicastOffered: boolean,
+): boolean {
   if (spec.transport !== 'RTP' || spec.profile !== 'AVP') return false;
   if (spec.mode !== undefined && spec.mode !== 'PLAY' && !isRecordMode(spec)) return false;
   if (spec.lowerTransport === 'TCP') return true;
   if (!udpAllowed) return false;
-  if (spec.delivery === 'multicast') return false;
+  // No client_port needed: the group's ports are the server's choice.
+  if (spec.delivery === 'multicast') return multicastOffered && !isRecordMode(spec);
   // Port 0 cannot be sent to (and would fail only once the ports were bound).
   if (!spec.clientPort || spec.clientPort[0] === 0) return false;
   // Never send to a third party named in `destination` (reflection): only to the client itself.

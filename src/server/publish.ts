@@ -3,7 +3,9 @@
  * and each track's incoming RTP is checked, depacketized and pushed into the path's tracks, so
  * players get it through the same fan-out as any other source.
  */
+
 import type { AnnouncedTrack, Unpacked } from '../media/announced-track.js';
+import type { MulticastOptions } from '../media/multicast.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import {
   RtpMediaTime,
@@ -31,6 +33,8 @@ export interface PublishPathOptions {
   takeover?: boolean;
   /** Stream title (SDP s=). */
   title?: string;
+  /** Offer the players multicast on this group (see StreamOptions.multicast). */
+  multicast?: MulticastOptions;
 }
 
 /** What was dropped of a publisher's RTP, by reason. */

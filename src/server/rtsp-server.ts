@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, isIPv4, type Socket, type Server as TcpServer } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
@@ -10,6 +10,7 @@ import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import { type ControlSocket, normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
+import { type MulticastSenderInfo, MulticastSenders } from './multicast.js';
 import {
   DEFAULT_TLS_PORT,
   type ResolvedServerOptions,
@@ -91,6 +92,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Sessions the application was told of (`session`): only these get a `sessionEnd`. */
   private readonly announced = new WeakSet<Session>();
   private readonly ports: UdpPortPool;
+  private readonly multicast: MulticastSenders;
   private readonly dispatcher: Dispatcher<RtspConnection>;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
@@ -106,6 +108,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.authenticator = options.auth ? createAuthenticator(options.auth) : undefined;
     const hooks = this.authenticator ? withAuthentication(this.authenticator, o.hooks) : o.hooks;
     this.ports = new UdpPortPool(o.rtpPortRange, o.host);
+    // A server listening on one IPv4 address sends its multicast out of that interface.
+    this.multicast = new MulticastSenders(
+      { bye: (track) => this.byeFor(track) },
+      isIPv4(o.host) && o.host !== '0.0.0.0' ? o.host : undefined,
+    );
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
     this.sessionTable = new SessionTable(
       {
@@ -128,7 +135,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       findStream: (path) => this.streams.get(path),
       publishPoint: (stream) => this.publishPoints.get(stream),
       sessions: this.sessionTable,
-      transports: new SocketTransportFactory(this.ports, o),
+      transports: new SocketTransportFactory(this.ports, o, this.multicast),
       hooks,
       limits: {
         allowUdpOverTls: o.tls?.allowUdp ?? false,
@@ -245,7 +252,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * does). Until one publishes, DESCRIBE answers 503; who may publish is the auth `publish` action.
    */
   addPublishPath(path: string, options: PublishPathOptions = {}): Stream {
-    const stream = this.addStream(path, { title: options.title });
+    const stream = this.addStream(path, { title: options.title, multicast: options.multicast });
     this.publishPoints.set(stream, new PublishPoint(options));
     stream.setUnavailable('no one is publishing');
     stream.once('close', () => this.publishPoints.delete(stream));
@@ -308,6 +315,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   sessions(): SessionInfo[] {
     return [...this.sessionTable.values()].map((s) => s.info());
+  }
+
+  /**
+   * The multicast senders now in use, one per track with multicast readers: `packets` counts the
+   * datagrams sent to the group, once per RTP packet whatever the number of readers.
+   */
+  multicastSenders(): MulticastSenderInfo[] {
+    return this.multicast.list();
   }
 
   /** Open client sockets: RTSP connections, both halves of HTTP tunnels, WebSockets, and any not yet read. */

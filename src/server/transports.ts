@@ -1,8 +1,11 @@
 import type { Socket as UdpSocket } from 'node:dgram';
+import type { Socket as TcpSocket } from 'node:net';
+import type { Stream } from '../media/stream.js';
 import type { Track, TrackSink } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
 import { framedForChannel, type RtpPacketBatch } from '../rtp/batch.js';
 import type { ControlSocket, RtspConnection } from './connection.js';
+import type { MulticastReader, MulticastSenders } from './multicast.js';
 import type { Session } from './session.js';
 import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
 
@@ -294,6 +297,17 @@ export interface TransportFactory<C> {
     onPacket: (packet: Buffer) => void,
     onRtp?: (packet: Buffer) => void,
   ): Promise<SessionTransport & { readonly serverPorts: [number, number] }>;
+  /**
+   * A reader of `track`'s multicast sender on the stream's group (made by the first reader, shared by
+   * the rest); RTCP a reader at the client's address sends to the group goes to `onPacket`. Absent
+   * where multicast is not offered. The stream must have a multicast setting.
+   */
+  multicast?(
+    conn: C,
+    stream: Stream,
+    track: Track,
+    onPacket: (packet: Buffer) => void,
+  ): Promise<SessionTransport & Pick<MulticastReader, 'group' | 'ports' | 'ttl'>>;
 }
 
 /** The transports of a real server: TCP sockets of RTSP connections and UDP pairs from the pool. */
@@ -301,7 +315,22 @@ export class SocketTransportFactory implements TransportFactory<RtspConnection> 
   constructor(
     private readonly ports: UdpPortPool,
     private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
+    private readonly multicastSenders?: MulticastSenders,
   ) {}
+
+  async multicast(conn: RtspConnection, stream: Stream, track: Track, onPacket: (packet: Buffer) => void) {
+    const config = stream.multicast;
+    if (!config || !this.multicastSenders)
+      throw new RtspError(461, 'ERR_RTSP_UNSUPPORTED_TRANSPORT', 'no multicast on this path');
+    return this.multicastSenders.reader(
+      stream.path,
+      config,
+      track,
+      stream.tracks.indexOf(track),
+      conn.remoteAddress,
+      onPacket,
+    );
+  }
 
   interleaved(conn: RtspConnection, session: Session, requested: [number, number] | undefined) {
     const channelMap = conn.channelSessions;

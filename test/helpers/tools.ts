@@ -137,6 +137,29 @@ export function requireGstElements(t: TestContext, ...names: string[]): boolean 
   );
 }
 
+let netnsAllowed: boolean | undefined;
+
+/** Whether `unshare -n` works here and `ip` can configure the new namespace. */
+export function canUseNetns(): boolean {
+  netnsAllowed ??=
+    hasTool('unshare') &&
+    hasTool('ip') &&
+    spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 10_000 })
+      .status === 0;
+  return netnsAllowed;
+}
+
+/**
+ * True when this process may create a network namespace (`unshare -n`, root or a user namespace)
+ * and configure it with `ip`; like requireTools otherwise. Multicast tests run only in one.
+ */
+export function requireNetns(t: TestContext): boolean {
+  if (!hasTool('unshare') || !hasTool('ip'))
+    return skipOrFail(t, 'unshare or ip not found: install util-linux and iproute2 to run this test');
+  if (canUseNetns()) return true;
+  return skipOrFail(t, 'cannot create a network namespace here (unshare -n refused): run as root');
+}
+
 /** Skips the test with `message`, or fails it under SMOLRTSP_REQUIRE_TOOLS=1 (CI). */
 /** Debian's chromium, which the web page tests drive through playwright-core (no browser download). */
 export const CHROMIUM = '/usr/bin/chromium';

@@ -33,6 +33,25 @@ describe('config file', () => {
     assert.ok(clip.source === 'file' && clip.file === join(file, '..', 'clips', 'a.mp4'));
   });
 
+  it("reads a path's multicast group in the short and the long form, and refuses a bad one", () => {
+    const c = loadConfig(
+      write({
+        paths: {
+          '/a': { source: 'pattern', multicast: '239.1.2.3:5000' },
+          '/b': { source: 'publish', multicast: { group: '239.1.2.4', ttl: 8 } },
+        },
+      }),
+    );
+    assert.deepEqual(c.paths['/a'].multicast, { group: '239.1.2.3', port: 5000, ttl: 1 });
+    assert.deepEqual(c.paths['/b'].multicast, { group: '239.1.2.4', port: 5004, ttl: 8 });
+    for (const bad of ['10.0.0.1:5000', '239.1.2.3:5001', { group: '239.1.2.3', ttl: 0 }]) {
+      assert.throws(
+        () => loadConfig(write({ paths: { '/a': { source: 'pattern', multicast: bad } } })),
+        /paths\.\/a\.multicast/,
+      );
+    }
+  });
+
   it('names every problem with its place', () => {
     const file = write({ port: 'x', paths: { cam: { source: 'file' } }, bogus: 1 });
     assert.throws(
