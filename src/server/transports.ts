@@ -1,5 +1,4 @@
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { Socket as TcpSocket } from 'node:net';
 import type { Stream } from '../media/stream.js';
 import type { Track, TrackSink } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
