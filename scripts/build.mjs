@@ -1,10 +1,13 @@
 // `npm run build`: tsc for the library and CLI, then mediabunny's demuxers and werift's WebRTC bundled
 // into dist/vendor/ so the package depends on neither (see src/vendor/).
+// Skips everything when dist/ was built from the inputs as they are now (build-stamp.mjs), so
+// `npm start` starts at once when nothing changed; `--force` rebuilds regardless.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildStamp, distIsCurrent, STAMP_FILE } from './build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -14,6 +17,9 @@ function run(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+if (!process.argv.includes('--force') && distIsCurrent(root)) process.exit(0);
+// Taken before building: an edit made while tsc runs leaves a stamp that no longer matches.
+const stamp = buildStamp(root);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
 
@@ -59,3 +65,5 @@ for (const { name, licence } of VENDORED) {
   );
 }
 writeFileSync(join(root, 'dist/vendor/README.md'), notes.join('\n'));
+// Last: a build that failed part way leaves no stamp, so the next run builds again.
+writeFileSync(join(root, 'dist', STAMP_FILE), `${stamp}\n`);
