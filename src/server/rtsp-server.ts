@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, isIPv4, type Socket, type Server as TcpServer } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { Server as TlsServer } from 'node:tls';
 import { Stream, type StreamOptions } from '../media/stream.js';
 import { type Track, wallClockMs } from '../media/track.js';
 import { type HttpHead, isHttpRequest } from '../protocol/http-head.js';
 import { parseRtspUrl } from '../protocol/url.js';
 import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
+import { tlsModule } from './builtins.js';
 import { type ControlSocket, normalizeAddress, type Refusal, RtspConnection } from './connection.js';
 import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import { type MulticastSenderInfo, MulticastSenders } from './multicast.js';
@@ -166,6 +167,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.tcp = createTcpServer((socket) => this.accept(socket, false));
     this.tcp.on('error', (err) => this.notify('clientError', err, { remoteAddress: '', remotePort: 0 }));
     if (o.tls) {
+      const { createServer: createTlsServer } = tlsModule();
       this.tlsServer = createTlsServer(
         // A handshake must finish within the request deadline: a silent socket holds nothing long.
         { cert: o.tls.cert, key: o.tls.key, handshakeTimeout: o.requestTimeoutMs },

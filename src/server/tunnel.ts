@@ -8,7 +8,6 @@
  * interleaved transport and every limit work as on a plain connection.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RtspError } from '../protocol/errors.js';
 import {
@@ -27,6 +26,7 @@ import {
   WebSocketFrameReader,
   websocketAccept,
 } from '../protocol/websocket.js';
+import { httpModule } from './builtins.js';
 import type { ControlSocket } from './connection.js';
 
 /** The path Axis cameras and media-stream-library use. */
@@ -472,7 +472,7 @@ export class TunnelGateway {
     }
     const body = `${reason}\n`;
     socket.end(
-      `HTTP/1.0 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      `HTTP/1.0 ${status} ${httpModule().STATUS_CODES[status] ?? 'Error'}\r\n` +
         `Server: ${this.limits.serverHeader}\r\n` +
         'Connection: close\r\n' +
         'Content-Type: text/plain; charset=utf-8\r\n' +

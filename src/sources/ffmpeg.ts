@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { MediaFormatError } from '../codecs/errors.js';
 import type { Stream } from '../media/stream.js';
@@ -27,6 +28,14 @@ export {
   parseFfmpegStreams,
   planFfmpegTracks,
 } from './ffmpeg-plan.js';
+
+// node:child_process loads with the first ffmpeg run, not with every `import 'smolrtsp'`.
+// createRequire starts Node's CommonJS loader: that too waits for the first run.
+let requireBuiltin: NodeJS.Require | undefined;
+function childProcess(): typeof import('node:child_process') {
+  requireBuiltin ??= createRequire(import.meta.url);
+  return requireBuiltin('node:child_process') as typeof import('node:child_process');
+}
 
 /** ffmpeg failed: it could not open its input, exited, or sent nothing usable. The message has its reason. */
 export class FfmpegError extends RtspError {
@@ -338,7 +347,9 @@ export class FfmpegSource
 
   /** Runs a child to its end, collecting stderr (stop() kills it). */
   private runToEnd(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = childProcess().spawn(this.options.ffmpegPath ?? 'ffmpeg', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.starting.add(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -393,7 +404,9 @@ export class FfmpegSource
   private spawnMedia(args: string[], demuxer: Demuxer): Promise<Run> {
     const { Input, MPEG_TS, ReadableStreamSource } = demuxer;
     const timeoutMs = this.options.probeTimeoutMs ?? 15000;
-    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(this.options.ffmpegPath ?? 'ffmpeg', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.starting.add(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
