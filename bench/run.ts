@@ -789,7 +789,7 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
   try {
     const old = readFileSync(BENCHMARKS_MD, 'utf8');
     for (const name of ['latency', 'play-start']) {
-      const a = old.indexOf(`<!-- $name:start -->`);
+      const a = old.indexOf(`<!-- ${name}:start -->`);
       const end = `<!-- ${name}:end -->`;
       const b = old.indexOf(end);
       if (a >= 0 && b > a) latency += `\n${old.slice(a, b + end.length)}\n`;
