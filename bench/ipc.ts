@@ -19,6 +19,11 @@ export interface ServerSnapshot {
   frames: number;
   /** Most a frame push came after its due time since the previous snapshot, ms. */
   maxLateMs: number;
+  /**
+   * Event-loop delay p99 since the previous snapshot, ms: monitorEventLoopDelay's p99 minus its
+   * 10 ms sampling period (what a timer, a request or a socket waited beyond its turn).
+   */
+  eventLoopLateP99Ms: number;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */

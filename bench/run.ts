@@ -1,12 +1,17 @@
 // `npm run bench`: N RTSP clients pull a 4 Mbit/s 25 fps H.264 stream from a smolrtsp server in its
-// own process; measures the server's CPU and RSS, connect→PLAY times, and whether every client got
-// every packet. Options: --only tcp-500,udp-50  --seconds 10  --ramp 50  --write / --no-write
+// own process, and the same N pull the same stream from the floor (bench/floor.ts, a bare Node write
+// loop) in the same run; measures each server's CPU, event-loop delay and RSS, connect→PLAY times,
+// and whether every client got every packet, and prints smolrtsp's CPU as a ratio to the floor's.
+// The clients are one C process (bench/load-client.c, built with `cc`); without a C compiler only
+// smolrtsp is measured, with the Node load client (bench/load-client.ts), and no ratio.
+// Options: --only tcp-500,udp-50  --seconds 10  --ramp 50  --repeat 1  --write / --no-write
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildCLoadClient, CLoadClient } from './c-load-client.js';
 import type { FromServer, ServerReady, ServerSnapshot, ToServer } from './ipc.js';
 import { LoadClient, UDP_RECV_BUFFER, UdpPairAllocator } from './load-client.js';
 
@@ -17,16 +22,19 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'tcp-1', transport: 'tcp', clients: 1 },
   { name: 'tcp-50', transport: 'tcp', clients: 50 },
   { name: 'tcp-200', transport: 'tcp', clients: 200 },
   { name: 'tcp-500', transport: 'tcp', clients: 500 },
-  { name: 'udp-1', transport: 'udp', clients: 1 },
   { name: 'udp-50', transport: 'udp', clients: 50 },
   { name: 'udp-200', transport: 'udp', clients: 200 },
+  { name: 'tcp-3000', transport: 'tcp', clients: 3000 },
 ];
 
-const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
+type ServerKind = 'smolrtsp' | 'floor';
+const SERVER_SCRIPTS: Record<ServerKind, string> = {
+  smolrtsp: fileURLToPath(new URL('./server.ts', import.meta.url)),
+  floor: fileURLToPath(new URL('./floor.ts', import.meta.url)),
+};
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 const HOST = '127.0.0.1';
 const SETTLE_MS = 500;
@@ -42,11 +50,21 @@ interface Options {
   scenarios: Scenario[];
   seconds: number;
   ramp: number;
+  /** --ramp was given: every scenario uses it as is. */
+  rampGiven: boolean;
+  repeat: number;
   write: boolean;
 }
 
 interface Result {
   scenario: Scenario;
+  server: ServerKind;
+  /** Which load client measured it. */
+  client: 'c' | 'node';
+  /** Server's event-loop delay p99 over the window beyond its 10 ms sampling period, ms. */
+  eventLoopLateP99Ms: number;
+  /** smolrtsp's server CPU per delivered packet over the floor's, same scenario and repetition (NaN: none). */
+  ratio: number;
   error?: string;
   /** Clients that got PLAY answered. */
   playing: number;
@@ -92,6 +110,7 @@ function parseOptions(): Options {
       only: { type: 'string', multiple: true },
       seconds: { type: 'string' },
       ramp: { type: 'string' },
+      repeat: { type: 'string' },
       write: { type: 'boolean' },
       'no-write': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -100,7 +119,9 @@ function parseOptions(): Options {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:fanout -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50,udp-200] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
+      'usage: npm run bench:fanout -- [--only tcp-50,tcp-200,tcp-500,udp-50,udp-200,tcp-3000] [--seconds 10] [--ramp 50]\n' +
+        '                              [--repeat 1] [--write|--no-write]\n' +
+        'Each scenario runs against smolrtsp and the floor (bench/floor.ts) with the C load client.\n' +
         'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.',
     );
     process.exit(0);
@@ -118,11 +139,13 @@ function parseOptions(): Options {
   const scenarios = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
   const seconds = Number(values.seconds ?? 10);
   const ramp = Number(values.ramp ?? 50);
+  const repeat = Number(values.repeat ?? 1);
   if (!(seconds >= 1 && seconds <= 120)) throw new Error('--seconds must be 1..120');
-  if (!(Number.isInteger(ramp) && ramp >= 1 && ramp <= 500)) throw new Error('--ramp must be 1..500');
+  if (!(Number.isInteger(ramp) && ramp >= 1 && ramp <= 1000)) throw new Error('--ramp must be 1..1000');
+  if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 5)) throw new Error('--repeat must be 1..5');
   const fullDefault = names.length === 0 && seconds === 10;
   const write = values['no-write'] ? false : (values.write ?? fullDefault);
-  return { scenarios, seconds, ramp, write };
+  return { scenarios, seconds, ramp, rampGiven: values.ramp !== undefined, repeat, write };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -148,10 +171,12 @@ class ServerProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static start(): ServerProcess {
-    const child = fork(SERVER_SCRIPT, [], {
+  /** `streamSeconds`: how much stream the floor prebuilds (it must outlast the run). */
+  static start(kind: ServerKind = 'smolrtsp', streamSeconds = 120): ServerProcess {
+    const child = fork(SERVER_SCRIPTS[kind], [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, BENCH_FLOOR_SECONDS: String(streamSeconds) },
     });
     return new ServerProcess(child);
   }
@@ -207,9 +232,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-function emptyResult(scenario: Scenario): Result {
+function emptyResult(scenario: Scenario, server: ServerKind, client: 'c' | 'node'): Result {
   return {
     scenario,
+    server,
+    client,
+    eventLoopLateP99Ms: Number.NaN,
+    ratio: Number.NaN,
     playing: 0,
     startErrors: [],
     windowSec: 0,
@@ -246,12 +275,23 @@ function emptyResult(scenario: Scenario): Result {
 interface RunState {
   server: ServerProcess | undefined;
   clients: LoadClient[];
+  cClient?: CLoadClient;
 }
 
-async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promise<void> {
-  const server = ServerProcess.start();
+/**
+ * Starts `kind` in its own process and measures it idle (stream running, no client) over the last
+ * second before the ramp, which starts half a GOP after a keyframe.
+ */
+async function startServer(
+  kind: ServerKind,
+  o: Options,
+  st: RunState,
+  r: Result,
+): Promise<{ server: ServerProcess; ready: ServerReady }> {
+  // The floor prebuilds its stream: enough for a slow ramp, the window and the tail.
+  const server = ServerProcess.start(kind, o.seconds + 60 + r.scenario.clients / 50);
   st.server = server;
-  const ready = await server.ready(15_000);
+  const ready = await server.ready(30_000);
   const readyAt = performance.now();
   r.stream = ready;
   const gopMs = (1000 * ready.gop) / ready.fps;
@@ -264,15 +304,114 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   r.idleCpuPer10S =
     ((idle1.cpuUserUs - idle0.cpuUserUs + idle1.cpuSystemUs - idle0.cpuSystemUs) / 1e6) *
     (10_000 / (performance.now() - idleT0));
+  return { server, ready };
+}
+
+/** The server's side of the window, from its snapshots at either end. */
+function applyWindow(r: Result, s0: ServerSnapshot, s1: ServerSnapshot, ready: ServerReady): void {
+  r.serverCpuS = (s1.cpuUserUs - s0.cpuUserUs + s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
+  r.serverRssMiB = s1.rssBytes / 2 ** 20;
+  r.serverPeakRssMiB = s1.maxRssKiB / 1024;
+  const dActive = s1.eluActiveMs - s0.eluActiveMs;
+  const dIdle = s1.eluIdleMs - s0.eluIdleMs;
+  r.serverElu = dActive / (dActive + dIdle);
+  r.serverMaxLateMs = s1.maxLateMs;
+  r.eventLoopLateP99Ms = s1.eventLoopLateP99Ms;
+  r.sent = s1.packets - s0.packets;
+  r.frames = s1.frames - s0.frames;
+  r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
+  if (((s1.nextSeq - s0.nextSeq) & 0xffff) !== r.sent % 65536) {
+    throw new Error(`sequence numbers advanced ${(s1.nextSeq - s0.nextSeq) & 0xffff}, packets ${r.sent}`);
+  }
+  r.delivered = s1.sessionPacketsSent - s0.sessionPacketsSent;
+  r.expectedDelivered = r.sent * s1.playing;
+  r.droppedBatches = s1.droppedBatches;
+  r.serverErrors = s1.clientErrors;
+  r.firstServerError = s1.firstClientError;
+}
+
+/** After the server closed: its lifetime peak RSS and how its sessions ended. */
+function applyClosed(r: Result, server: ServerProcess): void {
+  const last = server.closedSnapshot;
+  if (!last) return;
+  r.serverPeakRssMiB = last.maxRssKiB / 1024;
+  r.ended = last.ended;
+  r.serverErrors = last.clientErrors;
+  r.firstServerError = last.firstClientError;
+}
+
+/**
+ * Clients per ramp group: --ramp when given, else 50, or a twentieth of the clients when that is more
+ * (3,000 clients connect in 20 groups of 150, not 60 of 50).
+ */
+function rampFor(sc: Scenario, o: Options): number {
+  return o.rampGiven ? o.ramp : Math.max(o.ramp, Math.ceil(sc.clients / 20));
+}
+
+/** One scenario against one server, measured by the C load client. */
+async function measureC(sc: Scenario, o: Options, st: RunState, r: Result, binary: string): Promise<void> {
+  const { server, ready } = await startServer(r.server, o, st, r);
+  const client = new CLoadClient({
+    binary,
+    port: ready.port,
+    path: ready.path,
+    clients: sc.clients,
+    transport: sc.transport,
+    ramp: rampFor(sc, o),
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  });
+  st.cClient = client;
+  const p = await client.playing(30_000 + sc.clients * 20);
+  r.playing = p.playing;
+  r.startErrors = Object.entries(p.errors).map(([e, n]) => `${e} (${n})`);
+  if (p.playing === 0) throw new Error(`no client is playing (${r.startErrors.join('; ')})`);
+  r.playP50Ms = p.playP50Ms;
+  r.playMaxMs = p.playMaxMs;
+  r.setupP50Ms = p.setupP50Ms;
+  r.setupMaxMs = p.setupMaxMs;
+  r.rtpInfoMismatch = p.playing - p.firstPacketKeyframe;
+  await sleep(SETTLE_MS);
+
+  r.loadAvg = loadavg()[0];
+  const t0 = performance.now();
+  const s0 = await server.snapshot();
+  client.mark(s0.nextSeq);
+  await sleep(o.seconds * 1000);
+  const s1 = await server.snapshot();
+  const t1 = performance.now();
+  r.windowSec = (t1 - t0) / 1000;
+  const res = await client.end(s1.nextSeq);
+  applyWindow(r, s0, s1, ready);
+  if (res.windowExpected !== r.sent) {
+    throw new Error(
+      `the client's window holds ${res.windowExpected} sequence numbers, the server sent ${r.sent}`,
+    );
+  }
+  r.loadCpuS = res.cpuS;
+  r.tailMs = res.tailMs < 0 ? Number.NaN : res.tailMs;
+  r.recvMin = res.windowRecvMin;
+  r.recvMax = res.windowRecvMax;
+  r.lost = res.lost;
+  r.gapClients = res.gapClients;
+  r.late = res.late;
+  if (server.fatal) throw new Error(server.fatal);
+  await client.close();
+  await server.stop();
+  applyClosed(r, server);
+}
+
+/** One scenario against smolrtsp, measured by the Node load client (when there is no C compiler). */
+async function measureNode(sc: Scenario, o: Options, st: RunState, r: Result): Promise<void> {
+  const { server, ready } = await startServer('smolrtsp', o, st, r);
   const url = `rtsp://${HOST}:${ready.port}${ready.path}`;
   const udpPorts = sc.transport === 'udp' ? new UdpPairAllocator() : undefined;
 
   // Ramp: `ramp` clients start together; the next group starts once their SETUPs are answered.
   // PLAY answers wait for the next keyframe in the background.
   const plays: Promise<void>[] = [];
-  for (let k = 0; k < sc.clients; k += o.ramp) {
+  for (let k = 0; k < sc.clients; k += rampFor(sc, o)) {
     const setups: Promise<void>[] = [];
-    for (let j = k; j < Math.min(sc.clients, k + o.ramp); j++) {
+    for (let j = k; j < Math.min(sc.clients, k + rampFor(sc, o)); j++) {
       const c = new LoadClient({
         port: ready.port,
         host: HOST,
@@ -321,24 +460,7 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   const e1 = playing.map((c) => c.counter.toExtended(s1.nextSeq));
   r.loadCpuS = (cpu1.user + cpu1.system) / 1e6;
   r.windowSec = (t1 - t0) / 1000;
-  r.serverCpuS = (s1.cpuUserUs - s0.cpuUserUs + s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
-  r.serverRssMiB = s1.rssBytes / 2 ** 20;
-  r.serverPeakRssMiB = s1.maxRssKiB / 1024;
-  const dActive = s1.eluActiveMs - s0.eluActiveMs;
-  const dIdle = s1.eluIdleMs - s0.eluIdleMs;
-  r.serverElu = dActive / (dActive + dIdle);
-  r.serverMaxLateMs = s1.maxLateMs;
-  r.sent = s1.packets - s0.packets;
-  r.frames = s1.frames - s0.frames;
-  r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
-  if (((s1.nextSeq - s0.nextSeq) & 0xffff) !== r.sent % 65536) {
-    throw new Error(`sequence numbers advanced ${(s1.nextSeq - s0.nextSeq) & 0xffff}, packets ${r.sent}`);
-  }
-  r.delivered = s1.sessionPacketsSent - s0.sessionPacketsSent;
-  r.expectedDelivered = r.sent * s1.playing;
-  r.droppedBatches = s1.droppedBatches;
-  r.serverErrors = s1.clientErrors;
-  r.firstServerError = s1.firstClientError;
+  applyWindow(r, s0, s1, ready);
 
   // Drain: wait (bounded) for the window's last packet to reach everyone.
   const tDrain = performance.now();
@@ -358,31 +480,28 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   await Promise.race([Promise.all(st.clients.map((c) => c.teardown())), sleep(5000)]);
   for (const c of st.clients) c.close();
   await server.stop();
-  const last = server.closedSnapshot;
-  if (last) {
-    r.serverPeakRssMiB = last.maxRssKiB / 1024;
-    r.ended = last.ended;
-    r.serverErrors = last.clientErrors;
-    r.firstServerError = last.firstClientError;
-  }
+  applyClosed(r, server);
 }
 
-async function runScenario(sc: Scenario, o: Options): Promise<Result> {
-  const r = emptyResult(sc);
+/** One scenario against one server; `binary` is the C load client, undefined for the Node one. */
+async function runScenario(sc: Scenario, o: Options, kind: ServerKind, binary?: string): Promise<Result> {
+  const r = emptyResult(sc, kind, binary ? 'c' : 'node');
   const st: RunState = { server: undefined, clients: [] };
-  const limitMs = Math.max(60_000, o.seconds * 1000 + 50_000);
+  const limitMs = o.seconds * 1000 + 60_000 + sc.clients * 25;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`did not finish in ${limitMs / 1000} s, aborted`)), limitMs);
   });
   try {
-    await Promise.race([measure(sc, o, st, r), deadline]);
+    const run = binary ? measureC(sc, o, st, r, binary) : measureNode(sc, o, st, r);
+    await Promise.race([run, deadline]);
   } catch (err) {
     r.error = err instanceof Error ? err.message : String(err);
-    console.error(`ERROR ${sc.name}: ${r.error}`);
+    console.error(`ERROR ${sc.name} (${kind}): ${r.error}`);
   } finally {
     clearTimeout(timer);
     for (const c of st.clients) c.close();
+    await st.cClient?.close();
     await st.server?.stop();
   }
   return r;
@@ -398,40 +517,53 @@ const pct = (cpuS: number, windowS: number) =>
 
 const HEADERS = [
   'scenario',
+  'server',
   'playing',
   'server CPU s',
-  'server % core',
+  'ratio to floor',
+  'every packet',
+  'event loop late p99 ms',
   'server peak RSS MiB',
-  'connect→PLAY p50 ms',
-  'connect→PLAY max ms',
+  'connect→PLAY p50 / max ms',
   'sent pkts',
-  'recv min',
-  'recv max',
+  'recv min / max',
   'clients w/ gap',
   'lost',
   'load-client CPU s',
 ];
 
+/** Every playing client got every packet of the window, and every client played. */
+function everyPacket(r: Result): boolean {
+  return (
+    r.playing === r.scenario.clients &&
+    r.recvMin === r.sent &&
+    r.recvMax === r.sent &&
+    r.lost === 0 &&
+    r.gapClients === 0
+  );
+}
+
 function row(r: Result): string[] {
+  const head = [r.scenario.name, r.client === 'c' ? r.server : `${r.server} (Node client)`];
   if (r.error && r.windowSec === 0) {
     return [
-      r.scenario.name,
+      ...head,
       `${r.playing}/${r.scenario.clients}`,
       `ERROR: ${r.error}`,
-      ...HEADERS.slice(3).map(() => ''),
+      ...HEADERS.slice(4).map(() => ''),
     ];
   }
   return [
-    r.scenario.name,
+    ...head,
     `${r.playing}/${r.scenario.clients}`,
     f2(r.serverCpuS),
-    f1(pct(r.serverCpuS, r.windowSec)),
+    r.server === 'floor' ? '1 (floor)' : Number.isFinite(r.ratio) ? `${f2(r.ratio)}×` : '-',
+    everyPacket(r) ? 'yes' : 'NO',
+    f1(r.eventLoopLateP99Ms),
     f1(r.serverPeakRssMiB),
-    f0(r.playP50Ms),
-    f0(r.playMaxMs),
+    `${f0(r.playP50Ms)} / ${f0(r.playMaxMs)}`,
     String(r.sent),
-    String(r.recvMin),
-    String(r.recvMax),
+    `${r.recvMin} / ${r.recvMax}`,
     String(r.gapClients),
     String(r.lost),
     `${f2(r.loadCpuS)} (${f0(pct(r.loadCpuS, r.windowSec))}%)`,
@@ -452,7 +584,7 @@ function textTable(results: Result[]): string {
   for (const r of results) {
     if (isErrorRow(r))
       lines.push(
-        `${r.scenario.name.padEnd(widths[0])}  ${r.playing}/${r.scenario.clients}  ERROR: ${r.error}`,
+        `${r.scenario.name.padEnd(widths[0])}  ${r.server}  ${r.playing}/${r.scenario.clients}  ERROR: ${r.error}`,
       );
     else lines.push(line(row(r)));
   }
@@ -485,7 +617,7 @@ const DETAIL_HEADERS = [
 
 function detailRow(r: Result): string[] {
   return [
-    r.scenario.name,
+    `${r.scenario.name} ${r.server}`,
     f2(r.windowSec),
     f2(r.mbps),
     `${f1(r.setupP50Ms)} / ${f1(r.setupMaxMs)}`,
@@ -519,7 +651,7 @@ function notes(r: Result): string[] {
 function detail(r: Result): string {
   const values = detailRow(r);
   const parts = DETAIL_HEADERS.slice(1).map((h, i) => `${h}: ${values[i + 1]}`);
-  return [`${r.scenario.name}: ${parts.join('; ')}`, ...notes(r).map((n) => `  ${n}`)].join('\n');
+  return [`${r.scenario.name} ${r.server}: ${parts.join('; ')}`, ...notes(r).map((n) => `  ${n}`)].join('\n');
 }
 
 function machine(): {
@@ -547,20 +679,23 @@ function machine(): {
   };
 }
 
-function writeBenchmarksMd(results: Result[], o: Options): void {
+function writeBenchmarksMd(results: Result[], o: Options, totalS: number): void {
   const m = machine();
-  const noteLines = results.flatMap((r) => notes(r).map((n) => `- ${r.scenario.name}: ${n}`));
+  const noteLines = results.flatMap((r) => notes(r).map((n) => `- ${r.scenario.name} ${r.server}: ${n}`));
   const stream = results.find((r) => r.stream)?.stream;
   const streamLine = stream
     ? `H.264 ${stream.fps} fps, one IDR every ${stream.gop} frames (${stream.keyframeBytes} bytes with SPS/PPS),\n  ` +
       `P frames of ${stream.deltaBytes} bytes: ${(stream.actualBitsPerSecond / 1e6).toFixed(2)} Mbit/s of NAL units`
     : 'H.264 25 fps, 4 Mbit/s';
+  const cClient = results.some((r) => r.client === 'c');
   const text = `# Benchmarks
 
-Produced by \`npm run bench\` (bench/run.ts, about 1.5 minutes). Last run: ${m.date}.
+Produced by \`npm run bench\` (bench/run.ts; the fan-out part took ${(totalS / 60).toFixed(1)} minutes). Last run: ${m.date}.
 
-\`npm run bench:fanout -- --only tcp-500,udp-50 --seconds 10 --ramp 50\` runs a subset; this file is
-rewritten after a full default run, or with \`--write\` (\`--no-write\` never).
+\`npm run bench:fanout -- --only tcp-500,udp-50 --seconds 10 --ramp 50 --repeat 1\` runs a subset; this file
+is rewritten after a full default run, or with \`--write\` (\`--no-write\` never). A full default run is
+6 scenarios × 2 servers, each about 15 s (start, ramp, 10 s window, tail, teardown) and about 45 s for
+3,000 clients: about 4 minutes.
 
 ## Machine
 
@@ -572,30 +707,10 @@ rewritten after a full default run, or with \`--write\` (\`--no-write\` never).
 | Node | ${m.node} |
 | Kernel | Linux ${m.kernel} |
 
-## Setup
+## Fan-out: smolrtsp beside the floor
 
-- Stream: ${streamLine}. Real SPS/PPS from \`fixtures/sample-640x480-25fps.264\`, slices
-  filled with random bytes, built once and pushed on a drift-free 40 ms timer (\`pushUnits\`,
-  1400-byte RTP payloads).
-- The server runs alone in a child process (\`bench/server.ts\`); its CPU (user+sys) and RSS come from
-  \`process.cpuUsage()\` and \`process.resourceUsage().maxRSS\` inside it.
-  Server options: \`maxSessions\`, \`maxConnections\`, \`maxConnectionsPerAddress\`,
-  \`maxSessionsPerAddress\` and \`maxSessionsPerPath\` raised to 5000 (every client comes from
-  127.0.0.1), the rest at their
-  defaults (e.g. a TCP client more than 2 MiB behind skips to the next keyframe).
-- One load-client process reads every socket: a hand-written \`$\`-frame scanner per TCP connection
-  (it reads the 4-byte header and the RTP sequence number, skips the rest), one datagram socket pair
-  per UDP client (RTP socket receive buffer ${UDP_RECV_BUFFER / 2 ** 20} MiB requested).
-- Clients connect in groups of ${o.ramp} (the next group starts when the previous SETUPs are answered),
-  the first group half a GOP after a keyframe; all play, ${SETTLE_MS} ms settle, then a ${o.seconds} s
-  window. A fresh server process per scenario; everything on loopback (127.0.0.1).
-- "sent pkts" is the RTP packets the track produced in the window (sequence numbers from the
-  server's state at the window's start and end). "recv" counts, per client, the packets of exactly
-  that sequence range that reached it (waiting up to ${DRAIN_MS / 1000} s after the window for the tail).
-  "clients w/ gap" is clients with any sequence gap from their first packet on; "lost" is the total
-  of sent − received over all clients.
-
-## Results
+Absolute CPU times move between machines and days (by 2× on a shared box); the ratio to the floor,
+measured side by side in the same run against the same load client, does not. Read the ratio first.
 
 ${markdownTable(HEADERS, results.map(row))}
 
@@ -603,35 +718,71 @@ Details (same runs):
 
 ${markdownTable(DETAIL_HEADERS, results.filter((r) => !isErrorRow(r)).map(detailRow))}
 ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
+## Setup
+
+- Stream: ${streamLine}. Real SPS/PPS from \`fixtures/sample-640x480-25fps.264\`, slices
+  filled with random bytes, built once and pushed on a drift-free 40 ms timer (\`pushUnits\`,
+  1400-byte RTP payloads).
+- **smolrtsp** runs alone in a child process (\`bench/server.ts\`). Server options: \`maxSessions\`,
+  \`maxConnections\`, \`maxConnectionsPerAddress\`, \`maxSessionsPerAddress\` and \`maxSessionsPerPath\`
+  raised to 5000 (every client comes from 127.0.0.1), the rest at their defaults (e.g. a TCP client
+  more than 2 MiB behind skips to the next keyframe).
+- **floor** (\`bench/floor.ts\`) is the bare Node loop: the same frames, packetized before it starts by
+  smolrtsp's own H.264 packetizer (same packet sizes, continuous sequence numbers); then per frame
+  ONE prebuilt interleaved buffer written to each TCP client, or one \`send\` per packet on a
+  \`connect()\`ed UDP socket per client, and nothing else (no backpressure check, no RTCP, no
+  per-client state). It answers just enough RTSP for the load client. It is what any Node server pays
+  just to move these bytes.
+- Both report CPU (user+sys, \`process.cpuUsage()\` inside the process) over the window, and the
+  event-loop delay p99 (\`monitorEventLoopDelay\`, 10 ms resolution, the 10 ms period subtracted:
+  how long a timer, a request or a socket waited beyond its turn).
+- ${
+    cClient
+      ? `The load client is one C process (\`bench/load-client.c\`, built with \`cc -O2\` at bench time into
+  the temp directory): epoll, non-blocking sockets, DESCRIBE / SETUP (TCP interleaved, or UDP client
+  ports with a 1 MiB receive buffer) / PLAY, then every RTP packet read and its sequence number checked
+  per client; TEARDOWN at the end. Without a C compiler the bench measures smolrtsp alone with the Node
+  load client (\`bench/load-client.ts\`) and prints no ratio.`
+      : `The load client was the Node one (\`bench/load-client.ts\`, one process; UDP receive buffer
+  ${UDP_RECV_BUFFER / 2 ** 20} MiB): no C compiler was found, so there is no floor and no ratio.`
+  }
+- Clients connect in groups of ${o.rampGiven ? o.ramp : `${o.ramp} (a twentieth of them when that is more: 150 of 3,000)`} (the next group starts when the previous SETUPs are answered),
+  the first group half a GOP after a keyframe; all play, ${SETTLE_MS} ms settle, then a ${o.seconds} s
+  window. A fresh server process per scenario and server; everything on loopback (127.0.0.1).
+- "sent pkts" is the RTP packets the server produced in the window (sequence numbers from its state
+  at the window's start and end). "recv" counts, per client, the packets of exactly that sequence
+  range that reached it (waiting up to ${DRAIN_MS / 1000} s after the window for the tail). "every packet"
+  is yes when every client played and recv min = recv max = sent, with no gap and nothing lost.
+
+## Descriptors: what 3,000 clients need
+
+The server holds one descriptor per TCP client (RTSP connection carrying interleaved RTP) and three per
+UDP client (the RTSP connection plus its RTP and RTCP sockets), plus about 30 of its own (listeners,
+epoll, pipes, logs). So \`ulimit -n\` ≥ TCP clients + 3 × UDP clients + 64: 3,064 for 3,000 TCP
+clients. Node lifts its soft limit to the hard limit at start-up, so the hard limit is what counts:
+\`LimitNOFILE=65536\` in a systemd unit, \`ulimit -Hn 65536\` (as root) before starting it in a shell,
+\`nofile\` in /etc/security/limits.conf for a login, \`--ulimit nofile=65536:65536\` for Docker. The load
+client raises its own soft limit (clients × 1 or × 3 + 64).
+
 ## What the numbers mean
 
 - This is a ${m.cores}-core machine; the server and the load client share it, over loopback. The load
-  client's own CPU is in the last column: it is the measuring side's share of the box, not the
-  server's. Server CPU is user+sys seconds over the ${o.seconds} s window ("% core": the same as a share of
-  one core). "server idle CPU" is the server with its stream running and no client yet: the
-  fixed cost (Node, the 40 ms timer, packetizing 25 frames a second) under every row.
-- Every row should read recv min = recv max = sent pkts, 0 clients with a gap, 0 lost: every
-  client got every packet of the window, in order. "tail ms" is how long after the window's end
-  the window's last packet had reached every client (0: it already had; a server that falls
-  behind shows up here and as "frame timer late").
-- connect→PLAY is connect, DESCRIBE, SETUP and PLAY: PLAY is answered at once, and each client's
-  first packet is the start of the next IDR (checked: "first packet starts an IDR"), so its first
-  picture decodes. How long that keyframe takes to come is measured apart, for 1 s and 4 s GOPs,
-  by \`npm run bench:play\` (the "PLAY answer and first keyframe" section below).
+  client's own CPU over the window is in the last column. Server CPU is user+sys seconds over the
+  ${o.seconds} s window. "server idle CPU" is the server with its stream running and no client yet: the
+  fixed cost (Node, the 40 ms timer, packetizing 25 frames a second) under every row (the floor's
+  is lower: it packetized beforehand).
+- connect→PLAY is connect, DESCRIBE, SETUP and PLAY. Each client's first packet is the start of the
+  next IDR (checked: "first packet starts an IDR"; the floor also starts clients on a keyframe).
 - UDP costs more per client than TCP: one \`send()\` system call per RTP packet and client (a TCP
   client gets one write per frame), and on loopback the kernel delivers each datagram to the
-  receiving socket within that call. The fan-out to UDP clients is one synchronous loop per frame,
-  so "server event loop busy" and "frame timer late" grow with their number; RTSP requests and
-  TCP clients wait for it.
-- Peak RSS is the server process's high-water mark over its whole life (start, ramp, window,
-  teardown). About 80 MiB of it is there before any client connects: Node, the tsx loader (the
-  benchmark runs the TypeScript source) and the server.
+  receiving socket within that call. The floor shows how much of that is Node's own: its UDP loop is
+  synchronous too, so its event loop stalls the same way as clients grow.
+- Peak RSS is each server process's high-water mark over its whole life. smolrtsp's includes the tsx
+  loader (the benchmark runs the TypeScript source); the floor's includes its prebuilt stream (about
+  0.5 MB per second of it): neither is the footprint of a deployed server.
 - "load avg" is the 1-minute load average when the window started: anything else running on the
-  machine at the time shares the 2 cores and shows up in the server's numbers.
-- For scale (reference figures for such a 2-core machine, not measured by this benchmark): a bare
-  Node script writing a prebuilt 4 Mbit/s frame buffer to 500 sockets uses about 1 CPU second per
-  10 s; GStreamer's rtsp-server needs about 26 s of CPU there and falls behind; live555 serves
-  none of the 500.
+  machine at the time shares the cores and shows up in both servers' numbers (the ratio absorbs
+  some of it, not all).
 `;
   // Keep the sections bench/latency.ts and bench/play-start.ts write across rewrites of the rest.
   let latency = '';
@@ -657,26 +808,55 @@ async function main(): Promise<void> {
     `smolrtsp bench: ${m.cpu}, ${m.cores} cores, ${m.ramGiB.toFixed(1)} GiB, Node ${m.node}; ` +
       `${o.seconds} s window, ramp ${o.ramp}; scenarios ${o.scenarios.map((s) => s.name).join(', ')}`,
   );
+  const build = buildCLoadClient();
+  const binary = 'path' in build ? build.path : undefined;
+  if ('skipped' in build) {
+    console.log(
+      `C load client skipped: ${build.skipped}. Measuring smolrtsp alone with the Node load client ` +
+        '(bench/load-client.ts): no floor, no ratios. Install a C compiler (cc) for the full bench.',
+    );
+  }
   const results: Result[] = [];
+  const t0 = performance.now();
   for (const sc of o.scenarios) {
-    console.log(`\n== ${sc.name}: ${sc.clients} ${sc.transport.toUpperCase()} client(s)`);
-    const r = await runScenario(sc, o);
-    results.push(r);
-    console.log(textTable([r]));
-    console.log(detail(r));
-    const loadPct = pct(r.loadCpuS, r.windowSec);
-    if (loadPct > 85) {
+    for (let k = 0; k < o.repeat; k++) {
       console.log(
-        `WARNING: the load client used ${f0(loadPct)}% of a core: it may be the bottleneck in ${sc.name}`,
+        `\n== ${sc.name}: ${sc.clients} ${sc.transport.toUpperCase()} client(s)` +
+          (o.repeat > 1 ? `, run ${k + 1}/${o.repeat}` : ''),
       );
+      let pair: Result[];
+      if (binary) {
+        // Alternate which server goes first, so a drift in the machine's load does not favour one.
+        const order: ServerKind[] = k % 2 === 0 ? ['smolrtsp', 'floor'] : ['floor', 'smolrtsp'];
+        const byKind = new Map<ServerKind, Result>();
+        for (const kind of order) byKind.set(kind, await runScenario(sc, o, kind, binary));
+        const smol = byKind.get('smolrtsp')!;
+        const floor = byKind.get('floor')!;
+        // Per packet handed to the clients: the same as the CPU ratio when both windows hold the same
+        // packets, and fair when one server's window ran longer or it fell behind.
+        smol.ratio = smol.serverCpuS / smol.delivered / (floor.serverCpuS / floor.delivered);
+        pair = [smol, floor];
+      } else pair = [await runScenario(sc, o, 'smolrtsp')];
+      results.push(...pair);
+      console.log(textTable(pair));
+      for (const r of pair) {
+        console.log(detail(r));
+        const loadPct = pct(r.loadCpuS, r.windowSec);
+        if (loadPct > 85) {
+          console.log(
+            `WARNING: the load client used ${f0(loadPct)}% of a core: it may be the bottleneck in ${sc.name}`,
+          );
+        }
+      }
     }
   }
-  console.log(`\n== summary (${o.seconds} s window)\n${textTable(results)}`);
+  const totalS = (performance.now() - t0) / 1000;
+  console.log(`\n== summary (${o.seconds} s window, ${totalS.toFixed(0)} s in all)\n${textTable(results)}`);
   const clientHeavy = results.filter((r) => pct(r.loadCpuS, r.windowSec) > 85).map((r) => r.scenario.name);
   if (clientHeavy.length > 0) {
     console.log(`note: the load client was near a full core in ${clientHeavy.join(', ')}`);
   }
-  if (o.write) writeBenchmarksMd(results, o);
+  if (o.write) writeBenchmarksMd(results, o, totalS);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 

@@ -1,7 +1,7 @@
 // The benchmark's server process: one smolrtsp server with one synthetic 4 Mbit/s H.264 stream,
 // pushed on a drift-free timer. Run by bench/run.ts over a Node IPC channel, alone in its process so
 // its CPU time and RSS are its own. Stops by itself when the runner goes away or after a hard limit.
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createServer } from '../src/server/rtsp-server.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
@@ -53,6 +53,10 @@ const track = stream.video!;
 // Frame n is due at t0 + n * interval; a late timer pushes every frame that is due (catching up).
 const intervalMs = 1000 / source.fps;
 const ptsStepUs = 1_000_000 / source.fps;
+// Event-loop delay, sampled like bench/floor.ts does (same period) so the two compare.
+const ELD_RESOLUTION_MS = 10;
+const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+eld.enable();
 const t0 = performance.now();
 let n = 0;
 let maxLateMs = 0;
@@ -93,6 +97,7 @@ function snapshot(): ServerSnapshot {
     octets: track.stats.octets,
     frames: track.stats.accessUnits,
     maxLateMs,
+    eventLoopLateP99Ms: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
     sessions: sessions.length,
     playing,
     sessionPacketsSent,
@@ -103,6 +108,7 @@ function snapshot(): ServerSnapshot {
     ended: { ...ended },
   };
   maxLateMs = 0;
+  eld.reset();
   return snap;
 }
 
