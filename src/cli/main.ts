@@ -488,6 +488,8 @@ async function startHttp(
     throw new Error(`cannot listen for HTTP on port ${port}: ${(err as Error).message}`);
   }
   log.info({ url: http.url }, 'http serving');
+  // WebRTC loaded now, not when the first viewer's preview is waiting for it.
+  web.whep.warmUp();
   return http;
 }
 

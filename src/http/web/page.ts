@@ -59,12 +59,17 @@ function update(p) {
   if ((video || audio) && p.available && !c.pc && !c.retry) play(p.path, c, video, audio);
 }
 
-function gathered(pc) {
+// The offer goes as soon as it holds one candidate (or gathering ends; at most half a second):
+// waiting for every interface costs a few hundred milliseconds, and the server learns the rest
+// from the browser's connectivity checks (peer-reflexive candidates).
+function candidateReady(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise(function (resolve) {
-    var t = setTimeout(resolve, 2000);
+    var t = setTimeout(resolve, 500);
+    function done() { clearTimeout(t); resolve(); }
+    pc.addEventListener('icecandidate', function (e) { if (e.candidate) done(); });
     pc.addEventListener('icegatheringstatechange', function () {
-      if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
+      if (pc.iceGatheringState === 'complete') done();
     });
   });
 }
@@ -94,8 +99,9 @@ async function play(path, c, video, audio) {
     }
   };
   try {
+    var ready = candidateReady(pc);
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    await ready;
     var res = await fetch('whep' + path.split('/').map(encodeURIComponent).join('/'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp' },

@@ -77,7 +77,16 @@ export function registerWebPage(http: HttpServer, options: WebPageOptions): WebP
     return out;
   };
 
-  http.route('GET', '/', (ctx) => ctx.send(200, PAGE_HTML, 'text/html; charset=utf-8'), 'public');
+  http.route(
+    'GET',
+    '/',
+    (ctx) => {
+      // The page will ask for previews within a few hundred milliseconds: have WebRTC ready by then.
+      whep.warmUp();
+      ctx.send(200, PAGE_HTML, 'text/html; charset=utf-8');
+    },
+    'public',
+  );
   http.route(
     'GET',
     '/web/app.js',
