@@ -462,18 +462,13 @@ async function startHttp(
   // The JSON API (/api/v1/...); with a config file, POST /api/v1/config/reload reloads it.
   const controller = createApiController(table, log);
   if (v.config !== undefined) controller.reload = () => reloader.reload('http');
-  registerApi(http, { server, controller });
-  // The page at / with WebRTC previews (WHEP). Media uses the HTTP address: on loopback, nothing
-  // leaves the machine; on a wildcard, every interface (LAN viewers).
+  // The page at / with WebRTC previews (WHEP); its path list is the API's. Media uses the HTTP
+  // address: on loopback, nothing leaves the machine; on a wildcard, every interface (LAN viewers).
   const web = registerWebPage(http, {
     server,
-    paths: () =>
-      table.list().map((p) => ({
-        path: p.path,
-        source: p.source?.description ?? (p.config.source === 'publish' ? 'publish' : p.config.source),
-      })),
     whep: { iceAddress: httpHost === '0.0.0.0' || httpHost === '::' ? undefined : httpHost },
   });
+  registerApi(http, { server, controller, webrtcReaders: (path) => web.whep.countOn(path) });
   web.whep.onSessionStart = (s) => log.info({ whep: s.id, path: s.path }, 'webrtc preview started');
   web.whep.onSessionEnd = (s, reason) =>
     log.info(

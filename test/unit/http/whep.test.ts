@@ -62,7 +62,6 @@ describe('WHEP', () => {
     http = new HttpServer();
     web = registerWebPage(http, {
       server: rtsp.server,
-      paths: () => [{ path: '/test', source: 'file' }],
       whep: { iceAddress: '127.0.0.1' },
     });
     await http.listen();
