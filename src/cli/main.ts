@@ -392,7 +392,9 @@ async function serve(argv: string[]): Promise<void> {
       `            gst-launch-1.0 playbin uri=${first}\n` +
       (server.tlsPort !== undefined ? `  RTSPS on port ${server.tlsPort} (rtsps://)\n` : '') +
       (http ? `  HTTP:     ${http.url}/\n` : '') +
-      (options.auth ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (Digest)\n` : '') +
+      (options.auth
+        ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (${authMethodNames(options.auth.methods)})\n`
+        : '') +
       `  stop:     Ctrl+C\n\n`,
   );
 
@@ -524,6 +526,11 @@ function logRefusal(log: Logger, r: RefusalInfo): void {
         : 'info';
   const request = r.method === undefined ? 'request' : `${r.method} ${r.path ?? '-'}`;
   log[level](fields, `refused ${request} from ${r.remoteAddress}: ${r.status} ${r.reason}`);
+}
+
+/** The banner's names of the auth methods in force (Digest alone unless the config says otherwise). */
+function authMethodNames(methods: ReadonlyArray<'digest' | 'basic'> | undefined): string {
+  return [...new Set(methods ?? ['digest'])].map((m) => (m === 'digest' ? 'Digest' : 'Basic')).join(', ');
 }
 
 /** An empty config: every default. */

@@ -156,6 +156,8 @@ export interface ServeMetrics {
   /** The exposition, in the registry's content type. */
   scrape(): Promise<string>;
   readonly contentType: string;
+  /** A failed login elsewhere than on the RTSP port (the HTTP API, metrics, page). */
+  countAuthFailure(): void;
 }
 
 /**
@@ -285,7 +287,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
   });
   const authFailures = new Counter({
     name: 'smolrtsp_auth_failures_total',
-    help: 'RTSP requests with wrong credentials (failed logins).',
+    help: 'RTSP and HTTP requests with wrong credentials (failed logins).',
     registers: [registry],
   });
   const refusedRequests = new Counter({
@@ -326,6 +328,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
       return registry.contentType;
     },
     scrape: () => registry.metrics(),
+    countAuthFailure: () => authFailures.inc(),
   };
 }
 
@@ -336,5 +339,8 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
 export function routeMetrics(http: HttpServer, server: RtspServer, table: PathTable): ServeMetrics {
   const metrics = createServeMetrics(server, table);
   http.route('GET', '/metrics', async (ctx) => ctx.send(200, await metrics.scrape(), metrics.contentType));
+  http.on('request', (r) => {
+    if (r.code === 'ERR_RTSP_AUTH_FAILED') metrics.countAuthFailure();
+  });
   return metrics;
 }
