@@ -101,7 +101,7 @@ export interface SessionView {
   address: string;
   port: number;
   path: string;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'multicast';
   state: string;
   packets: number;
   bytes: number;

@@ -268,7 +268,7 @@ export function openApiDocument(pathBodySchema?: Schema): Schema {
             address: { type: 'string' },
             port: { type: 'integer' },
             path: { type: 'string' },
-            transport: { type: 'string', enum: ['udp', 'tcp'] },
+            transport: { type: 'string', enum: ['udp', 'tcp', 'multicast'] },
             state: { type: 'string', enum: ['ready', 'playing', 'paused', 'recording', 'ended'] },
             packets: { type: 'integer' },
             bytes: { type: 'integer' },
