@@ -392,7 +392,9 @@ async function serve(argv: string[]): Promise<void> {
       `            gst-launch-1.0 playbin uri=${first}\n` +
       (server.tlsPort !== undefined ? `  RTSPS on port ${server.tlsPort} (rtsps://)\n` : '') +
       (http ? `  HTTP:     ${http.url}/\n` : '') +
-      (options.auth ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (Digest)\n` : '') +
+      (options.auth
+        ? `  users:    ${options.auth.users.map((u) => u.name).join(', ')} (${authMethodNames(options.auth.methods)})\n`
+        : '') +
       `  stop:     Ctrl+C\n\n`,
   );
 
@@ -462,18 +464,13 @@ async function startHttp(
   // The JSON API (/api/v1/...); with a config file, POST /api/v1/config/reload reloads it.
   const controller = createApiController(table, log);
   if (v.config !== undefined) controller.reload = () => reloader.reload('http');
-  registerApi(http, { server, controller });
-  // The page at / with WebRTC previews (WHEP). Media uses the HTTP address: on loopback, nothing
-  // leaves the machine; on a wildcard, every interface (LAN viewers).
+  // The page at / with WebRTC previews (WHEP); its path list is the API's. Media uses the HTTP
+  // address: on loopback, nothing leaves the machine; on a wildcard, every interface (LAN viewers).
   const web = registerWebPage(http, {
     server,
-    paths: () =>
-      table.list().map((p) => ({
-        path: p.path,
-        source: p.source?.description ?? (p.config.source === 'publish' ? 'publish' : p.config.source),
-      })),
     whep: { iceAddress: httpHost === '0.0.0.0' || httpHost === '::' ? undefined : httpHost },
   });
+  registerApi(http, { server, controller, webrtcReaders: (path) => web.whep.countOn(path) });
   web.whep.onSessionStart = (s) => log.info({ whep: s.id, path: s.path }, 'webrtc preview started');
   web.whep.onSessionEnd = (s, reason) =>
     log.info(
@@ -488,6 +485,8 @@ async function startHttp(
     throw new Error(`cannot listen for HTTP on port ${port}: ${(err as Error).message}`);
   }
   log.info({ url: http.url }, 'http serving');
+  // WebRTC loaded now, not when the first viewer's preview is waiting for it.
+  web.whep.warmUp();
   return http;
 }
 
@@ -527,6 +526,11 @@ function logRefusal(log: Logger, r: RefusalInfo): void {
         : 'info';
   const request = r.method === undefined ? 'request' : `${r.method} ${r.path ?? '-'}`;
   log[level](fields, `refused ${request} from ${r.remoteAddress}: ${r.status} ${r.reason}`);
+}
+
+/** The banner's names of the auth methods in force (Digest alone unless the config says otherwise). */
+function authMethodNames(methods: ReadonlyArray<'digest' | 'basic'> | undefined): string {
+  return [...new Set(methods ?? ['digest'])].map((m) => (m === 'digest' ? 'Digest' : 'Basic')).join(', ');
 }
 
 /** An empty config: every default. */

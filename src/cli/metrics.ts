@@ -4,12 +4,13 @@
 // session id or a client address.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { HttpServer } from '../http/http-server.js';
+import type { MulticastSenderInfo } from '../server/multicast.js';
 import type { RefusalInfo, RtspServer } from '../server/rtsp-server.js';
 import type { EndReason, SessionInfo } from '../server/session.js';
 import type { PathTable } from './paths.js';
 
 export type Transport = SessionInfo['transport'];
-const TRANSPORTS: readonly Transport[] = ['tcp', 'udp'];
+const TRANSPORTS: readonly Transport[] = ['tcp', 'udp', 'multicast'];
 
 /** RTP packets and bytes sent to players, and batches dropped for players that lagged. */
 export interface SentFigures {
@@ -50,10 +51,17 @@ export interface SessionSummary {
 const keyOf = (path: string, transport: Transport) => `${transport} ${path}`;
 
 /**
- * Sums sessions per path and transport. Every path of `paths` appears for both transports, with
+ * Sums sessions per path and transport. Every path of `paths` appears for every transport, with
  * zeros when no one is there: a series that stays is easier to graph than one that comes and goes.
+ * Multicast traffic is the groups' (`senders`): each packet is sent once for all the readers, and
+ * a reader's own figures are what went to its group while it played, so summing them would count
+ * one send once per reader.
  */
-export function summarizeSessions(sessions: readonly SessionInfo[], paths: Iterable<string>): SessionSummary {
+export function summarizeSessions(
+  sessions: readonly SessionInfo[],
+  paths: Iterable<string>,
+  senders: readonly MulticastSenderInfo[] = [],
+): SessionSummary {
   const rows = new Map<string, PathTransportSummary>();
   const row = (path: string, transport: Transport) => {
     const key = keyOf(path, transport);
@@ -80,9 +88,11 @@ export function summarizeSessions(sessions: readonly SessionInfo[], paths: Itera
     r.sessions++;
     if (s.state === 'playing') r.readers++;
     if (s.state === 'recording') r.publishers++;
-    r.packets += s.packetsSent;
-    r.bytes += s.bytesSent;
-    r.droppedBatches += s.droppedBatches;
+    if (s.transport !== 'multicast') {
+      r.packets += s.packetsSent;
+      r.bytes += s.bytesSent;
+      r.droppedBatches += s.droppedBatches;
+    }
     for (const t of s.tracks) {
       const rr = t.receiverReport;
       if (!rr) continue;
@@ -97,6 +107,11 @@ export function summarizeSessions(sessions: readonly SessionInfo[], paths: Itera
       p.jitterSeconds = Math.max(p.jitterSeconds, rr.jitter);
     }
   }
+  for (const g of senders) {
+    const r = row(g.path, 'multicast');
+    r.packets += g.packets;
+    r.bytes += g.bytes;
+  }
   return { byPathTransport: [...rows.values()], reception: [...reception.values()] };
 }
 
@@ -109,13 +124,27 @@ export class SentTotals {
   private readonly ended = new Map<string, SentFigures>();
   private readonly reported = new Map<string, SentFigures>();
 
-  /** A session ended: its figures stay in its path's totals. */
+  /** A session ended: its figures stay in its path's totals (a multicast one's are its group's). */
   absorb(info: SessionInfo): void {
-    const key = keyOf(info.path, info.transport);
+    if (info.transport === 'multicast') return;
+    this.add(info.path, info.transport, {
+      packets: info.packetsSent,
+      bytes: info.bytesSent,
+      droppedBatches: info.droppedBatches,
+    });
+  }
+
+  /** A multicast sender closed (its last reader left): what it sent to its group stays. */
+  absorbMulticast(info: MulticastSenderInfo): void {
+    this.add(info.path, 'multicast', { packets: info.packets, bytes: info.bytes, droppedBatches: 0 });
+  }
+
+  private add(path: string, transport: Transport, f: SentFigures): void {
+    const key = keyOf(path, transport);
     const e = this.ended.get(key) ?? { packets: 0, bytes: 0, droppedBatches: 0 };
-    e.packets += info.packetsSent;
-    e.bytes += info.bytesSent;
-    e.droppedBatches += info.droppedBatches;
+    e.packets += f.packets;
+    e.bytes += f.bytes;
+    e.droppedBatches += f.droppedBatches;
     this.ended.set(key, e);
   }
 
@@ -156,6 +185,8 @@ export interface ServeMetrics {
   /** The exposition, in the registry's content type. */
   scrape(): Promise<string>;
   readonly contentType: string;
+  /** A failed login elsewhere than on the RTSP port (the HTTP API, metrics, page). */
+  countAuthFailure(): void;
 }
 
 /**
@@ -175,7 +206,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
   const summary = (): SessionSummary => {
     if (!cached) {
       const paths = table.list().map((p) => server.getStream(p.path)?.path ?? p.path);
-      cached = summarizeSessions(server.sessions(), paths);
+      cached = summarizeSessions(server.sessions(), paths, server.multicastSenders());
       setImmediate(() => {
         cached = undefined;
       });
@@ -285,7 +316,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
   });
   const authFailures = new Counter({
     name: 'smolrtsp_auth_failures_total',
-    help: 'RTSP requests with wrong credentials (failed logins).',
+    help: 'RTSP and HTTP requests with wrong credentials (failed logins).',
     registers: [registry],
   });
   const refusedRequests = new Counter({
@@ -313,6 +344,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
     totals.absorb(info);
     ended.inc({ path: info.path, reason });
   });
+  server.on('multicastSenderClosed', (info) => totals.absorbMulticast(info));
   server.on('refused', (r: RefusalInfo) => {
     if (r.code === 'ERR_RTSP_AUTH_FAILED') authFailures.inc();
     if (r.status === undefined) refusedConnections.inc({ code: r.code });
@@ -326,6 +358,7 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
       return registry.contentType;
     },
     scrape: () => registry.metrics(),
+    countAuthFailure: () => authFailures.inc(),
   };
 }
 
@@ -336,5 +369,8 @@ export function createServeMetrics(server: RtspServer, table: PathTable): ServeM
 export function routeMetrics(http: HttpServer, server: RtspServer, table: PathTable): ServeMetrics {
   const metrics = createServeMetrics(server, table);
   http.route('GET', '/metrics', async (ctx) => ctx.send(200, await metrics.scrape(), metrics.contentType));
+  http.on('request', (r) => {
+    if (r.code === 'ERR_RTSP_AUTH_FAILED') metrics.countAuthFailure();
+  });
   return metrics;
 }

@@ -13,6 +13,7 @@ import type { RtspServer } from '../server/rtsp-server.js';
 import type { SessionInfo } from '../server/session.js';
 import { type HttpContext, HttpError, type HttpServer } from './http-server.js';
 import { openApiDocument } from './openapi.js';
+import { webrtcCarries } from './whep.js';
 
 /** One served path as the controller knows it: its name and what feeds it. */
 export interface ApiPathEntry {
@@ -60,6 +61,8 @@ export interface ApiOptions {
   controller: ApiController;
   /** Window the bitrate is averaged over. Default 5 s (sampled once a second). */
   bitrateWindowMs?: number;
+  /** WebRTC (WHEP) viewers of a path, which are readers too; none when absent. */
+  webrtcReaders?: (path: string) => number;
 }
 
 export interface TrackView {
@@ -73,6 +76,8 @@ export interface TrackView {
   parameters: Record<string, string | number>;
   packets: number;
   bytes: number;
+  /** Whether WebRTC carries the codec as it is (the web page's preview plays it). */
+  webrtc: boolean;
 }
 
 export interface PathView {
@@ -82,7 +87,10 @@ export interface PathView {
   /** Why the path cannot be played now (unavailable, waiting). */
   reason?: string;
   tracks: TrackView[];
+  /** Player sessions, RTSP and WebRTC. */
   readers: number;
+  /** Of which WebRTC (WHEP). */
+  webrtcReaders: number;
   publisher?: { sessionId: string; address: string; port: number; since: string } | null;
   /** RTP bits per second over the last few seconds, all tracks; null until two samples exist. */
   bitrate: number | null;
@@ -93,7 +101,7 @@ export interface SessionView {
   address: string;
   port: number;
   path: string;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'multicast';
   state: string;
   packets: number;
   bytes: number;
@@ -142,9 +150,11 @@ export function registerApi(http: HttpServer, options: ApiOptions): { close(): v
   );
   const document = openApiDocument(controller.pathBodySchema);
 
+  const view = (p: ApiPathEntry, sessions: readonly SessionInfo[]): PathView =>
+    viewPath(p, server.getStream(p.name), sessions, meter, options.webrtcReaders?.(p.name) ?? 0);
   const pathsView = (): PathView[] => {
     const sessions = server.sessions();
-    return controller.list().map((p) => viewPath(p, server.getStream(p.name), sessions, meter));
+    return controller.list().map((p) => view(p, sessions));
   };
   const entry = (ctx: HttpContext): ApiPathEntry => {
     const name = pathName(ctx);
@@ -158,7 +168,7 @@ export function registerApi(http: HttpServer, options: ApiOptions): { close(): v
     [`GET ${BASE}/paths`]: (ctx) => ctx.sendJson(200, { items: pathsView() }),
     [`GET ${BASE}/paths/*name`]: (ctx) => {
       const p = entry(ctx);
-      ctx.sendJson(200, viewPath(p, server.getStream(p.name), server.sessions(), meter));
+      ctx.sendJson(200, view(p, server.sessions()));
     },
     [`POST ${BASE}/paths/*name`]: async (ctx) => {
       const name = pathName(ctx);
@@ -204,7 +214,7 @@ export function registerApi(http: HttpServer, options: ApiOptions): { close(): v
   const viewOf = (name: string): PathView => {
     const p = controller.list().find((e) => e.name === name);
     if (!p) throw new HttpError(500, `${name} vanished`);
-    return viewPath(p, server.getStream(name), server.sessions(), meter);
+    return view(p, server.sessions());
   };
   for (const { method, pattern } of API_ROUTES) http.route(method, pattern, handlers[`${method} ${pattern}`]);
   return { close: () => meter.close() };
@@ -234,8 +244,9 @@ function viewPath(
   stream: Stream | undefined,
   sessions: readonly SessionInfo[],
   meter: BitrateMeter,
+  webrtcReaders: number,
 ): PathView {
-  let readers = 0;
+  let readers = webrtcReaders;
   let publisher: SessionInfo | undefined;
   for (const s of sessions) {
     if (s.path !== p.name || s.state === 'ended') continue;
@@ -253,6 +264,7 @@ function viewPath(
     ...(reason === undefined ? {} : { reason }),
     tracks: stream ? stream.tracks.map(viewTrack) : [],
     readers,
+    webrtcReaders,
     ...(isPublish
       ? {
           publisher: publisher
@@ -298,6 +310,7 @@ function viewTrack(track: Track): TrackView {
     parameters,
     packets: stats.packets,
     bytes: stats.octets,
+    webrtc: webrtcCarries(sdp.encoding),
   };
 }
 

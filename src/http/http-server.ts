@@ -24,6 +24,8 @@ export class HttpError extends Error {
     message: string,
     readonly field?: string,
     readonly headers: Record<string, string> = {},
+    /** What went wrong, when it is one of the RTSP side's codes (ERR_RTSP_AUTH_FAILED: a failed login). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -83,6 +85,8 @@ export interface HttpRequestLog {
   remoteAddress: string;
   user?: string;
   error?: string;
+  /** The refusal's code, as RTSP refusals carry (ERR_RTSP_AUTH_FAILED: wrong credentials). */
+  code?: string;
 }
 
 export interface HttpServerEvents {
@@ -292,6 +296,7 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
     };
     let status = 500;
     let error: string | undefined;
+    let code: string | undefined;
     try {
       const found = this.match(method, url.pathname);
       if (found === undefined) throw new HttpError(404, `no such resource: ${url.pathname}`);
@@ -305,6 +310,7 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
       if (!(err instanceof HttpError)) this.emit('error', err as Error);
       status = e.status;
       error = e.message;
+      code = e.code;
       if (!res.headersSent) {
         ctx.sendJson(e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) }, e.headers);
       } else {
@@ -313,7 +319,7 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
       // A body the handler never read would otherwise stay in the socket.
       if (!req.complete) req.resume();
     }
-    this.emit('request', { method, path: url.pathname, status, remoteAddress, user, error });
+    this.emit('request', { method, path: url.pathname, status, remoteAddress, user, error, code });
   }
 
   /** The route's auth check; throws 401/403 as the RTSP side would answer. Returns the user. */
@@ -346,7 +352,13 @@ export class HttpServer extends EventEmitter<HttpServerEvents> {
       // takes one value per name in writeHead's object form.
       headersOut[name] = headersOut[name] ? `${headersOut[name]}, ${value}` : value;
     }
-    throw new HttpError(verdict.status, verdict.reason ?? 'unauthorized', undefined, headersOut);
+    throw new HttpError(
+      verdict.status,
+      verdict.reason ?? 'unauthorized',
+      undefined,
+      headersOut,
+      verdict.code,
+    );
   }
 }
 

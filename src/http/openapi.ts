@@ -181,6 +181,7 @@ export function openApiDocument(pathBodySchema?: Schema): Schema {
             'parameters',
             'packets',
             'bytes',
+            'webrtc',
           ],
           properties: {
             id: { type: 'integer' },
@@ -203,11 +204,15 @@ export function openApiDocument(pathBodySchema?: Schema): Schema {
               description: 'RTP packets the track has sent (once, for all clients)',
             },
             bytes: { type: 'integer' },
+            webrtc: {
+              type: 'boolean',
+              description: "Whether WebRTC carries the codec as it is (the web page's preview plays it)",
+            },
           },
         },
         Path: {
           type: 'object',
-          required: ['name', 'source', 'state', 'tracks', 'readers', 'bitrate'],
+          required: ['name', 'source', 'state', 'tracks', 'readers', 'webrtcReaders', 'bitrate'],
           properties: {
             name: { type: 'string', examples: ['/cam'] },
             source: {
@@ -222,7 +227,8 @@ export function openApiDocument(pathBodySchema?: Schema): Schema {
             },
             reason: { type: 'string', description: 'Why the path cannot be played now' },
             tracks: { type: 'array', items: ref('Track') },
-            readers: { type: 'integer', description: 'Player sessions' },
+            readers: { type: 'integer', description: 'Player sessions, RTSP and WebRTC' },
+            webrtcReaders: { type: 'integer', description: 'Of which WebRTC (WHEP)' },
             publisher: {
               description: 'Publish paths only',
               oneOf: [
@@ -262,7 +268,7 @@ export function openApiDocument(pathBodySchema?: Schema): Schema {
             address: { type: 'string' },
             port: { type: 'integer' },
             path: { type: 'string' },
-            transport: { type: 'string', enum: ['udp', 'tcp'] },
+            transport: { type: 'string', enum: ['udp', 'tcp', 'multicast'] },
             state: { type: 'string', enum: ['ready', 'playing', 'paused', 'recording', 'ended'] },
             packets: { type: 'integer' },
             bytes: { type: 'integer' },

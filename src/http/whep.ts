@@ -5,7 +5,9 @@
  * negotiated payload type and SSRC). No transcoding, so H.265, AAC and MJPEG are refused (415).
  *
  * Non-trickle: all of the server's ICE candidates are in the answer, so PATCH answers 405.
- * werift is loaded on the first offer, so importing the library stays light.
+ * werift is loaded on the first offer, or earlier by warmUp() (the CLI calls it once the HTTP port
+ * listens, the page route when it serves the page), so importing the library stays light while a
+ * preview does not wait for it.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -171,6 +173,7 @@ export class WhepEndpoint {
   private readonly sessions = new Map<string, WhepSession>();
   private readonly options: Required<Omit<WhepOptions, 'iceAddress'>> & Pick<WhepOptions, 'iceAddress'>;
   private werift: Promise<Werift> | undefined;
+  private warm = false;
   private closed = false;
   /** Told when a session ends, with why. */
   onSessionEnd: ((info: WhepSessionInfo, reason: string) => void) | undefined;
@@ -353,6 +356,25 @@ export class WhepEndpoint {
   private sessionEnded(session: WhepSession, reason: string): void {
     this.sessions.delete(session.id);
     this.onSessionEnd?.(session.info(), reason);
+  }
+
+  /**
+   * Loads werift and makes its DTLS certificate in the background, so the first offer waits for
+   * neither (together most of a second on a busy machine). Idempotent; failures show at the offer.
+   */
+  warmUp(): void {
+    if (this.werift || this.closed) return;
+    this.loadWerift()
+      .then((w) => w.RTCDtlsTransport.SetupCertificate())
+      .then(() => {
+        this.warm = true;
+      })
+      .catch(() => {});
+  }
+
+  /** Whether warmUp() has finished: an offer now waits for neither werift nor a certificate. */
+  get ready(): boolean {
+    return this.warm;
   }
 
   private loadWerift(): Promise<Werift> {

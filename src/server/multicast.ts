@@ -205,7 +205,7 @@ export class MulticastSender {
  * sends nothing itself; its figures are what went to the group while its session played.
  */
 export class MulticastReader implements SessionTransport {
-  readonly kind = 'udp' as const;
+  readonly kind = 'multicast' as const;
   readonly queuedBytes = 0;
   private active = false;
   private closed = false;
@@ -292,6 +292,8 @@ export class MulticastReader implements SessionTransport {
 /** The server's multicast senders, one per track at most. */
 export class MulticastSenders {
   private readonly byTrack = new Map<Track, MulticastSender>();
+  /** Told when a sender closes (its last reader left), with its final figures. */
+  onSenderClosed: ((info: MulticastSenderInfo) => void) | undefined;
 
   constructor(
     private readonly rtcp: MulticastRtcp,
@@ -324,6 +326,7 @@ export class MulticastSenders {
         this.rtcp,
         (s) => {
           if (this.byTrack.get(s.track) === s) this.byTrack.delete(s.track);
+          this.onSenderClosed?.(s.info());
         },
         this.makeSocket,
       );

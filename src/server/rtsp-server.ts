@@ -64,6 +64,8 @@ export interface RtspServerEvents {
   sessionEnd: [info: SessionInfo, reason: EndReason];
   /** A request or connection refused: one event per refusal (see RefusalInfo). */
   refused: [info: RefusalInfo];
+  /** A track's multicast sender closed (its last reader left): what it sent to the group in all. */
+  multicastSenderClosed: [info: MulticastSenderInfo];
   /** A problem with one client (socket error, handler bug). The server goes on serving the others. */
   clientError: [error: Error, info: ConnectionInfo];
 }
@@ -114,6 +116,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       { bye: (track) => this.byeFor(track) },
       isIPv4(o.host) && o.host !== '0.0.0.0' ? o.host : undefined,
     );
+    this.multicast.onSenderClosed = (info) => this.notify('multicastSenderClosed', info);
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
     this.sessionTable = new SessionTable(
       {

@@ -53,7 +53,7 @@ export interface SessionInfo {
   state: SessionState;
   remoteAddress: string;
   remotePort: number;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'multicast';
   createdAt: string;
   lastActivityAt: string;
   packetsSent: number;

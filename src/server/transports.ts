@@ -59,7 +59,8 @@ class StartGates {
 
 /** How one track of one session reaches its client. */
 export interface SessionTransport extends TrackSink {
-  readonly kind: 'udp' | 'tcp';
+  /** `multicast`: the track's group sender, shared by every multicast reader (counted once). */
+  readonly kind: 'udp' | 'tcp' | 'multicast';
   readonly stats: TransportStats;
   /** Human-readable summary for the status view, e.g. `udp 127.0.0.1:5000-5001` or `tcp 0-1`. */
   readonly summary: string;

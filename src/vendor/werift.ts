@@ -4,4 +4,4 @@
 // werift: it depends on mediabunny, which brings @types/dom-webcodecs into every consumer (see
 // mediabunny.ts), and on a dozen packages besides. Loaded on the first WHEP offer only. werift is MIT:
 // its licence ships beside the bundle (dist/vendor/werift.LICENSE).
-export { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+export { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';

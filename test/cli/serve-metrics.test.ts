@@ -114,7 +114,7 @@ describe('serve --http-port: GET /metrics', () => {
     }
   });
 
-  it('needs credentials when users exist (Basic for Prometheus) and counts failed RTSP logins', async (t) => {
+  it('needs credentials when users exist (Basic for Prometheus), counts failed RTSP and HTTP logins, and the banner names both methods', async (t) => {
     if (!requireTools(t, 'ffmpeg') || !requirePrometheusParser(t)) return;
     const dir = mkdtempSync(join(tmpdir(), 'smolrtsp-cli-metrics-'));
     const config = join(dir, 'config.json');
@@ -164,6 +164,16 @@ describe('serve --http-port: GET /metrics', () => {
         'the failed login is counted',
       );
       assert.ok((afterFailure.value('smolrtsp_refused_requests_total', { status: '401' }) ?? 0) >= 1);
+
+      // A failed login over HTTP counts too.
+      const failures = afterFailure.value('smolrtsp_auth_failures_total') ?? 0;
+      const wrongBasic = { Authorization: `Basic ${Buffer.from('prom:wrong').toString('base64')}` };
+      assert.equal((await fetch(`${base}/metrics`, { headers: wrongBasic })).status, 401);
+      const afterHttpFailure = await scrape(base, basic);
+      assert.equal(afterHttpFailure.value('smolrtsp_auth_failures_total'), failures + 1);
+
+      // The banner names the methods in force.
+      assert.match(cli.stdout, /users: +prom, viewer \(Digest, Basic\)\n/);
     } finally {
       await stop(cli);
       rmSync(dir, { recursive: true, force: true });

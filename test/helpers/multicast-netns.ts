@@ -3,6 +3,7 @@
 // network. It plays the server's multicast path with ffmpeg, GStreamer and bare readers and prints
 // what it saw as one JSON line on stdout.
 import { createSocket, type Socket } from 'node:dgram';
+import { summarizeSessions } from '../../src/cli/metrics.js';
 import { parseTransportHeader } from '../../src/protocol/headers/transport.js';
 import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
 import type { RtspServer } from '../../src/server/rtsp-server.js';
@@ -95,7 +96,16 @@ async function unicastReader(port: number, url: string): Promise<{ close(): Prom
 function snapshot(server: RtspServer, trackPackets: () => number) {
   const sender = server.multicastSenders().find((s) => s.path === '/mc');
   const sessions = server.sessions().filter((s) => s.path === '/mc');
+  // What GET /metrics would say of the path's multicast traffic.
+  const metricsRow = summarizeSessions(
+    server.sessions(),
+    ['/mc'],
+    server.multicastSenders(),
+  ).byPathTransport.find((r) => r.path === '/mc' && r.transport === 'multicast');
   return {
+    transports: [...new Set(sessions.map((s) => s.transport))],
+    metricsPackets: metricsRow?.packets ?? 0,
+    metricsReaders: metricsRow?.readers ?? 0,
     senderPackets: sender?.packets ?? 0,
     trackPackets: trackPackets(),
     sessionPackets: sessions.reduce((n, s) => n + s.packetsSent, 0),

@@ -170,6 +170,22 @@ export function requireChromium(t: TestContext): boolean {
   return skipOrFail(t, `${CHROMIUM} not found: install Debian's chromium package to run the web page tests`);
 }
 
+/**
+ * Imports npm package `name` (a devDependency the test needs), or skips the test — or, with
+ * SMOLRTSP_REQUIRE_TOOLS=1 (CI), fails it: a check that cannot run must not pass silently there.
+ */
+export async function importDevPackage<T>(t: TestContext, name: string): Promise<T | undefined> {
+  try {
+    // A specifier in a variable: the type checker must not need the package to be installed.
+    const specifier = name;
+    return (await import(specifier)) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    skipOrFail(t, `${name} not installed: run npm install (it is a devDependency)`);
+    return undefined;
+  }
+}
+
 function skipOrFail(t: TestContext, message: string): false {
   if (process.env.SMOLRTSP_REQUIRE_TOOLS === '1') throw new Error(message);
   t.skip(message);

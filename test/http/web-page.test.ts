@@ -59,9 +59,15 @@ describe('web page', () => {
       browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
       const loadStart = performance.now();
+      // The page's list is the JSON API's (it has no list of its own).
+      const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/paths', {
+        timeout: 5000,
+      });
       await page.goto(`http://127.0.0.1:${httpPort}/`);
+      assert.equal((await listed).status(), 200);
+      assert.equal((await fetch(`http://127.0.0.1:${httpPort}/web/paths.json`)).status, 404);
 
-      // The page lists the path with its codec, from /web/paths.json.
+      // The page lists the path with its codec.
       const card = page.locator('article[data-path="/test"]');
       await card.waitFor({ timeout: 5000 });
       assert.match((await card.locator('.facts').textContent()) ?? '', /video H264/);
@@ -84,12 +90,18 @@ describe('web page', () => {
       const size = await video.evaluate((v: VideoElement) => [v.videoWidth, v.videoHeight]);
       assert.deepEqual(size, [640, 480], 'the browser decodes the picture at its size');
 
-      // The page counts the preview as a reader (polled every 1.5 s).
+      // The page counts the preview as a reader (polled every 1.5 s), as the API does.
       await page.waitForFunction(
         `document.querySelector('article[data-path="/test"] .facts')?.dataset.readers === '1'`,
         undefined,
         { timeout: 5000 },
       );
+      const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/paths/test`)).json()) as {
+        readers: number;
+        webrtcReaders: number;
+        tracks: Array<{ webrtc: boolean }>;
+      };
+      assert.deepEqual([api.readers, api.webrtcReaders, api.tracks[0].webrtc], [1, 1, true]);
 
       // A screenshot at the picture's own size, pixel for pixel.
       await video.evaluate((v: VideoElement) => {

@@ -19,6 +19,9 @@ const NAMESPACE_SETUP =
   'exec node --import tsx "$0"';
 
 interface Figures {
+  transports: string[];
+  metricsPackets: number;
+  metricsReaders: number;
   senderPackets: number;
   trackPackets: number;
   sessionPackets: number;
@@ -77,6 +80,10 @@ describe('UDP multicast (in a network namespace)', () => {
     assert.equal(sent, produced);
     // What the readers were offered is ten times that: what unicast would have cost.
     assert.equal(a.sessionPackets - b.sessionPackets, 10 * produced);
+    // The metrics tell multicast apart and count the group's sends once, not once per reader.
+    assert.deepEqual(a.transports, ['multicast']);
+    assert.equal(a.metricsReaders, 10);
+    assert.equal(a.metricsPackets, a.senderPackets);
     // The bare readers got what was sent (loopback loses nothing).
     for (const n of s.tenReaders.rawPackets) assert.ok(n >= produced, `a bare reader got ${n}`);
     assert.match(

@@ -1,5 +1,5 @@
-// The web page at `/`: every path with its codecs, readers and bitrate (polled from
-// /web/paths.json), and a live WebRTC preview of each (WHEP). Plain HTML and script, no framework,
+// The web page at `/`: every path with its codecs, readers and bitrate (polled from the JSON API's
+// /api/v1/paths), and a live WebRTC preview of each (WHEP). Plain HTML and script, no framework,
 // nothing fetched from elsewhere, so it works on a LAN without internet. The script avoids template
 // literals: this file holds it in one.
 
@@ -17,17 +17,18 @@ function el(tag, cls, text) {
 }
 
 function rate(bps) {
+  if (bps === null) return 'bitrate not known yet';
   if (bps >= 1e6) return (bps / 1e6).toFixed(2) + ' Mbit/s';
   if (bps >= 1e3) return (bps / 1e3).toFixed(0) + ' kbit/s';
   return bps + ' bit/s';
 }
 
 function card(p) {
-  var c = cards.get(p.path);
+  var c = cards.get(p.name);
   if (c) return c;
   var root = el('article', 'path');
-  root.dataset.path = p.path;
-  var head = el('h2', '', p.path);
+  root.dataset.path = p.name;
+  var head = el('h2', '', p.name);
   var source = el('p', 'source');
   var facts = el('p', 'facts');
   var video = el('video');
@@ -38,13 +39,14 @@ function card(p) {
   root.append(head, source, facts, video, note);
   list.append(root);
   c = { root: root, source: source, facts: facts, video: video, note: note, pc: null, resource: null, retry: null, playing: false };
-  cards.set(p.path, c);
+  cards.set(p.name, c);
   return c;
 }
 
 function update(p) {
   var c = card(p);
-  c.source.textContent = p.source;
+  var available = p.state === 'ready';
+  c.source.textContent = p.source.description;
   var codecs = p.tracks.map(function (t) { return t.kind + ' ' + t.codec; }).join(', ') || 'no tracks yet';
   c.facts.textContent = codecs + ' \u00b7 ' + p.readers + ' reader' + (p.readers === 1 ? '' : 's') + ' \u00b7 ' + rate(p.bitrate);
   c.facts.dataset.readers = String(p.readers);
@@ -53,18 +55,23 @@ function update(p) {
   var video = p.tracks.some(function (t) { return t.kind === 'video' && t.webrtc; });
   var audio = p.tracks.some(function (t) { return t.kind === 'audio' && t.webrtc; });
   if (blocked.length) c.note.textContent = 'WebRTC cannot carry ' + blocked.join(', ') + ' (the preview leaves it out)';
-  else if (!p.available) c.note.textContent = p.reason || 'not available';
+  else if (!available) c.note.textContent = p.reason || 'not available';
   else if (!c.playing) c.note.textContent = '';
   c.video.hidden = !video && !audio;
-  if ((video || audio) && p.available && !c.pc && !c.retry) play(p.path, c, video, audio);
+  if ((video || audio) && available && !c.pc && !c.retry) play(p.name, c, video, audio);
 }
 
-function gathered(pc) {
+// The offer goes as soon as it holds one candidate (or gathering ends; at most half a second):
+// waiting for every interface costs a few hundred milliseconds, and the server learns the rest
+// from the browser's connectivity checks (peer-reflexive candidates).
+function candidateReady(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise(function (resolve) {
-    var t = setTimeout(resolve, 2000);
+    var t = setTimeout(resolve, 500);
+    function done() { clearTimeout(t); resolve(); }
+    pc.addEventListener('icecandidate', function (e) { if (e.candidate) done(); });
     pc.addEventListener('icegatheringstatechange', function () {
-      if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
+      if (pc.iceGatheringState === 'complete') done();
     });
   });
 }
@@ -94,8 +101,9 @@ async function play(path, c, video, audio) {
     }
   };
   try {
+    var ready = candidateReady(pc);
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    await ready;
     var res = await fetch('whep' + path.split('/').map(encodeURIComponent).join('/'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp' },
@@ -116,15 +124,15 @@ async function play(path, c, video, audio) {
 
 async function refresh() {
   try {
-    var res = await fetch('web/paths.json', { cache: 'no-store' });
+    var res = await fetch('api/v1/paths', { cache: 'no-store' });
     if (!res.ok) throw new Error('HTTP ' + res.status);
     var data = await res.json();
     var seen = new Set();
-    for (var p of data.paths) { seen.add(p.path); update(p); }
+    for (var p of data.items) { seen.add(p.name); update(p); }
     for (var entry of cards) {
       if (!seen.has(entry[0])) { stop(entry[1], false); entry[1].root.remove(); cards.delete(entry[0]); }
     }
-    status.textContent = data.paths.length + ' path' + (data.paths.length === 1 ? '' : 's') + ', updated ' + new Date().toLocaleTimeString();
+    status.textContent = data.items.length + ' path' + (data.items.length === 1 ? '' : 's') + ', updated ' + new Date().toLocaleTimeString();
   } catch (err) {
     status.textContent = 'cannot reach the server: ' + err.message;
   }

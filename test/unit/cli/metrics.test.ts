@@ -39,13 +39,14 @@ const rr = (fractionLost: number, cumulativeLost: number, jitter: number) => ({
 });
 
 describe('summarizeSessions', () => {
-  it('lists every served path for both transports, zero when empty', () => {
+  it('lists every served path for every transport, zero when empty', () => {
     const { byPathTransport, reception } = summarizeSessions([], ['/a']);
     assert.deepEqual(
       byPathTransport.map((r) => [r.path, r.transport, r.sessions, r.readers, r.bytes]),
       [
         ['/a', 'tcp', 0, 0, 0],
         ['/a', 'udp', 0, 0, 0],
+        ['/a', 'multicast', 0, 0, 0],
       ],
     );
     assert.deepEqual(reception, []);
@@ -90,6 +91,42 @@ describe('summarizeSessions', () => {
       [],
     );
     assert.deepEqual(reception, [{ path: '/cam', lossRatio: 0.25, lostPackets: 11, jitterSeconds: 0.01 }]);
+  });
+});
+
+describe('summarizeSessions with multicast', () => {
+  it("counts multicast readers apart and the group's sends once, not once per reader", () => {
+    // Three readers of one group: each session's own figures are what went to the group while it played.
+    const readers = [1, 2, 3].map((i) =>
+      session({ id: `m${i}`, transport: 'multicast', packetsSent: 100, bytesSent: 10_000 }),
+    );
+    const group = {
+      path: '/cam',
+      control: 'trackID=0',
+      group: '239.255.0.1',
+      ports: [5000, 5001] as [number, number],
+      ttl: 1,
+      readers: 3,
+      playing: 3,
+      packets: 100,
+      bytes: 10_000,
+      rtcpReceived: 0,
+    };
+    const { byPathTransport } = summarizeSessions(readers, ['/cam'], [group]);
+    const row = byPathTransport.find((r) => r.transport === 'multicast');
+    assert.deepEqual(
+      [row?.sessions, row?.readers, row?.packets, row?.bytes],
+      [3, 3, 100, 10_000],
+      'three readers, one send per packet',
+    );
+    assert.equal(byPathTransport.find((r) => r.transport === 'udp')?.packets, 0);
+
+    // The group's figures stay counted once it closes, and a reader leaving adds nothing.
+    const totals = new SentTotals();
+    for (const r of readers) totals.absorb(r);
+    totals.absorbMulticast(group);
+    const after = totals.totals(summarizeSessions([], ['/cam']).byPathTransport);
+    assert.equal(after.find((t) => t.transport === 'multicast')?.packets, 100);
   });
 });
 

@@ -62,7 +62,6 @@ describe('WHEP', () => {
     http = new HttpServer();
     web = registerWebPage(http, {
       server: rtsp.server,
-      paths: () => [{ path: '/test', source: 'file' }],
       whep: { iceAddress: '127.0.0.1' },
     });
     await http.listen();
@@ -72,6 +71,13 @@ describe('WHEP', () => {
     await web.close();
     await http.close();
     await rtsp.close();
+  });
+
+  it('serving the page readies WebRTC (werift loaded, DTLS certificate made) before any offer', async () => {
+    assert.equal(web.whep.ready, false, 'nothing loaded before the page is asked for');
+    assert.equal((await fetch(`${base}/`)).status, 200);
+    await until('WebRTC ready', () => web.whep.ready, 20_000);
+    assert.equal(web.whep.sessionCount, 0);
   });
 
   it('answers an offer with 201, SDP and Location; plays from a keyframe; DELETE ends it; PATCH is 405', async () => {
