@@ -41,6 +41,12 @@ export interface RtspServerOptions {
   tls?: RtspsOptions;
   /** Built-in authentication (Basic/Digest, per path and action). Runs before `hooks.authorize`. */
   auth?: AuthOptions;
+  /**
+   * The open-descriptor limit the server plans for (default: the process's soft RLIMIT_NOFILE, read
+   * at start; Infinity: none). Client sockets stay below it by a reserve kept for UDP pairs and
+   * files; a connection beyond gets 503 and a \`refused\` event instead of a failed accept.
+   */
+  maxOpenFiles?: number;
   /** Addresses allowed / denied (CIDRs); a denied client's connection is closed at once. */
   ipFilter?: IpFilterOptions;
   /** Largest header block of a request (default 8 KiB) and body (default 64 KiB). */
@@ -77,7 +83,9 @@ export interface RtspsOptions {
 }
 
 /** The options that have a default: every number, the address and the port range. */
-export type DefaultedServerOptions = Required<Omit<RtspServerOptions, 'hooks' | 'tls' | 'auth' | 'ipFilter'>>;
+export type DefaultedServerOptions = Required<
+  Omit<RtspServerOptions, 'hooks' | 'tls' | 'auth' | 'ipFilter' | 'maxOpenFiles'>
+>;
 
 /** The RTSPS port when `tls` is given without one. */
 export const DEFAULT_TLS_PORT = 8322;

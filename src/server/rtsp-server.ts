@@ -10,6 +10,7 @@ import { Admission } from './admission.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import { tlsModule } from './builtins.js';
 import { type ControlSocket, normalizeAddress, type Refusal, RtspConnection } from './connection.js';
+import { DescriptorBudget, openFileLimit } from './descriptors.js';
 import { Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import { type MulticastSenderInfo, MulticastSenders } from './multicast.js';
 import {
@@ -99,6 +100,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly dispatcher: Dispatcher<RtspConnection>;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
+  /** The descriptor limit client sockets are kept under; undefined when unlimited or unknown. */
+  private readonly descriptors: DescriptorBudget | undefined;
+  /** Sockets accepted over the descriptor budget, waiting a moment for a request to answer with 503. */
+  private refusing = 0;
   /** The built-in authentication (options.auth), shared with the HTTP server: one failure table. */
   readonly authenticator: Authenticator | undefined;
   private closing: Promise<void> | undefined;
@@ -108,6 +113,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.options = resolveServerOptions(options);
     const o = this.options;
     this.admission = new Admission(o, options.ipFilter);
+    const fileLimit = options.maxOpenFiles ?? openFileLimit();
+    this.descriptors =
+      fileLimit === undefined || !Number.isFinite(fileLimit) ? undefined : new DescriptorBudget(fileLimit);
     this.authenticator = options.auth ? createAuthenticator(options.auth) : undefined;
     const hooks = this.authenticator ? withAuthentication(this.authenticator, o.hooks) : o.hooks;
     this.ports = new UdpPortPool(o.rtpPortRange, o.host);
@@ -182,6 +190,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // The address filter and the connection limits apply before the handshake: a denied or
       // surplus client costs no TLS work, and sockets still handshaking count against the limits.
       this.tlsServer.on('connection', (raw: Socket) => {
+        // Over the descriptor budget: no TLS handshake, so no readable 503 either; closed at once.
+        if (this.descriptorsFull()) {
+          this.refuseOverBudget(raw, false);
+          return;
+        }
         if (!this.admitted(raw)) return;
         this.handshaking.set(socketKey(raw), raw);
         this.admission.handshakeStarted(normalizeAddress(raw.remoteAddress ?? ''));
@@ -224,6 +237,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Starts listening (RTSP, and RTSPS when configured); resolves with the RTSP port. */
   async listen(): Promise<number> {
     await listenOn(this.tcp, this.options.port, this.options.host, 'RTSP');
+    this.descriptors?.measureBaseline();
     if (this.tlsServer) {
       try {
         await listenOn(
@@ -403,6 +417,54 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return false;
   }
 
+  /** True when one more client socket would eat into the descriptors kept for UDP pairs and files. */
+  private descriptorsFull(): boolean {
+    if (!this.descriptors) return false;
+    const tracked = this.sockets.size + this.handshaking.size + 2 * this.ports.allocated + this.refusing;
+    return this.descriptors.full(tracked);
+  }
+
+  /**
+   * A socket over the descriptor budget: told so, never served. With `answer`, the first request is
+   * awaited a moment so the 503 carries its CSeq (RTSP) or is an HTTP answer (a tunnel, a WebSocket);
+   * at most half the reserve waits at once, beyond that a socket is closed unanswered.
+   */
+  private refuseOverBudget(socket: Socket, answer: boolean): void {
+    const budget = this.descriptors!;
+    const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    const waits = answer && this.refusing < budget.reserve / 2;
+    socket.on('error', () => {});
+    this.notify('refused', {
+      ...(waits ? { status: 503 } : {}),
+      remoteAddress,
+      remotePort: socket.remotePort ?? 0,
+      reason: `descriptor limit reached (${budget.limit} open files; raise it with ulimit -n)`,
+      code: 'ERR_RTSP_TOO_MANY_FILES',
+    });
+    if (!waits) {
+      socket.destroy();
+      return;
+    }
+    this.refusing++;
+    let answered = false;
+    const reply = (first?: Buffer) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(wait);
+      socket.end(overBudgetAnswer(first, `smolrtsp/${VERSION}`));
+      // A client that does not close its side loses it soon anyway.
+      lingering = setTimeout(() => socket.destroy(), 1000);
+    };
+    let lingering: NodeJS.Timeout | undefined;
+    const wait = setTimeout(() => reply(), 500);
+    socket.once('data', reply);
+    socket.once('close', () => {
+      this.refusing--;
+      clearTimeout(wait);
+      clearTimeout(lingering);
+    });
+  }
+
   /** Counts a client socket against the connection limits for as long as it is open. */
   private track(socket: Socket): void {
     const address = normalizeAddress(socket.remoteAddress ?? '');
@@ -420,6 +482,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * nothing is closed after the idle timeout, as a silent RTSP connection is.
    */
   private accept(socket: Socket, secure: boolean): void {
+    if (!secure && this.descriptorsFull()) {
+      this.refuseOverBudget(socket, true);
+      return;
+    }
     if (!this.admitted(socket)) return;
     this.track(socket);
     let start: Buffer = Buffer.alloc(0);
@@ -535,6 +601,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       }
     }
   }
+}
+
+/**
+ * The 503 for a socket over the descriptor budget: an HTTP answer to an HTTP request, else RTSP with
+ * the request's CSeq when one arrived in time.
+ */
+function overBudgetAnswer(first: Buffer | undefined, server: string): string {
+  const head = first?.subarray(0, 2048).toString('latin1') ?? '';
+  if (first && isHttpRequest(first) === true)
+    return 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+  const cseq = /^cseq[ \t]*:[ \t]*(\d+)[ \t]*\r?$/im.exec(head)?.[1];
+  return `RTSP/1.0 503 Service Unavailable\r\n${cseq ? `CSeq: ${cseq}\r\n` : ''}Server: ${server}\r\nRetry-After: 5\r\n\r\n`;
 }
 
 /** Built-in authentication first; an application's own hook, if any, decides after it. */

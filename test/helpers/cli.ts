@@ -38,14 +38,29 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `serve --host 127.0.0.1 --port P --log-json ARGS` and waits until it serves. */
-export async function startCli(args: string[]): Promise<RunningCli> {
+/**
+ * Starts `serve --host 127.0.0.1 --port P --log-json ARGS` and waits until it serves. `wrapper` runs
+ * it under another command (e.g. `['prlimit', '--nofile=64:64', '--']`).
+ */
+export async function startCli(args: string[], wrapper: string[] = []): Promise<RunningCli> {
   const port = await freePort();
-  const child = spawn(
+  const argv = [
     process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-json', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    ...[
+      '--import',
+      'tsx',
+      MAIN,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-json',
+      ...args,
+    ],
+  ];
+  const command = [...wrapper, ...argv];
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => {
