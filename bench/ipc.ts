@@ -19,6 +19,12 @@ export interface ServerSnapshot {
   frames: number;
   /** Most a frame push came after its due time since the previous snapshot, ms. */
   maxLateMs: number;
+  /** Access units pushed since the previous snapshot, and how long from each push until the last
+   *  client's write had returned (the synchronous fan-out), ms. */
+  pushes: number;
+  pushToLastWriteP50Ms: number;
+  pushToLastWriteP99Ms: number;
+  pushToLastWriteMaxMs: number;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */
@@ -44,7 +50,10 @@ export interface ServerReady {
   rssBytes: number;
 }
 
-export type ToServer = { type: 'snapshot'; id: number } | { type: 'shutdown' };
+/** `phase` marks the measured window's edges (a CPU profile, when asked for, covers just the window). */
+export type ToServer =
+  | { type: 'snapshot'; id: number; phase?: 'window-start' | 'window-end' }
+  | { type: 'shutdown' };
 
 export type FromServer =
   | ServerReady

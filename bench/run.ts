@@ -53,12 +53,18 @@ interface Result {
   startErrors: string[];
   windowSec: number;
   serverCpuS: number;
+  /** The same, split: user (JavaScript, V8, libuv) and system (the kernel: socket writes and TCP). */
+  serverUserS: number;
+  serverSysS: number;
   /** The server with no client, CPU seconds per 10 s (measured over ~1 s before the ramp). */
   idleCpuPer10S: number;
   serverPeakRssMiB: number;
   serverRssMiB: number;
   serverElu: number;
   serverMaxLateMs: number;
+  /** Push → last client's write returned, per access unit in the window, ms. */
+  pushP50Ms: number;
+  pushP99Ms: number;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -101,7 +107,9 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: npm run bench:fanout -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50,udp-200] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
-        'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.',
+        'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.\n' +
+        'BENCH_CPU_PROFILE=out.cpuprofile: the server writes a V8 CPU profile of the window (one scenario);\n' +
+        'summarise it with: node --import tsx bench/profile-summary.ts out.cpuprofile',
     );
     process.exit(0);
   }
@@ -167,7 +175,7 @@ class ServerProcess {
     });
   }
 
-  snapshot(timeoutMs = 5000): Promise<ServerSnapshot> {
+  snapshot(phase?: 'window-start' | 'window-end', timeoutMs = 5000): Promise<ServerSnapshot> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -182,7 +190,7 @@ class ServerProcess {
         clearTimeout(t);
         reject(new Error(`server process exited (code ${code}, signal ${this.child.signalCode})`));
       });
-      this.send({ type: 'snapshot', id });
+      this.send({ type: 'snapshot', id, phase });
     });
   }
 
@@ -214,11 +222,15 @@ function emptyResult(scenario: Scenario): Result {
     startErrors: [],
     windowSec: 0,
     serverCpuS: Number.NaN,
+    serverUserS: Number.NaN,
+    serverSysS: Number.NaN,
     idleCpuPer10S: Number.NaN,
     serverPeakRssMiB: Number.NaN,
     serverRssMiB: Number.NaN,
     serverElu: Number.NaN,
     serverMaxLateMs: Number.NaN,
+    pushP50Ms: Number.NaN,
+    pushP99Ms: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -312,22 +324,26 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   r.loadAvg = loadavg()[0];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const s0 = await server.snapshot();
+  const s0 = await server.snapshot('window-start');
   const e0 = playing.map((c) => c.counter.toExtended(s0.nextSeq));
   await sleep(o.seconds * 1000);
-  const s1 = await server.snapshot();
+  const s1 = await server.snapshot('window-end');
   const t1 = performance.now();
   const cpu1 = process.cpuUsage(cpu0);
   const e1 = playing.map((c) => c.counter.toExtended(s1.nextSeq));
   r.loadCpuS = (cpu1.user + cpu1.system) / 1e6;
   r.windowSec = (t1 - t0) / 1000;
   r.serverCpuS = (s1.cpuUserUs - s0.cpuUserUs + s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
+  r.serverUserS = (s1.cpuUserUs - s0.cpuUserUs) / 1e6;
+  r.serverSysS = (s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
   r.serverRssMiB = s1.rssBytes / 2 ** 20;
   r.serverPeakRssMiB = s1.maxRssKiB / 1024;
   const dActive = s1.eluActiveMs - s0.eluActiveMs;
   const dIdle = s1.eluIdleMs - s0.eluIdleMs;
   r.serverElu = dActive / (dActive + dIdle);
   r.serverMaxLateMs = s1.maxLateMs;
+  r.pushP50Ms = s1.pushToLastWriteP50Ms ?? Number.NaN;
+  r.pushP99Ms = s1.pushToLastWriteP99Ms ?? Number.NaN;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -470,11 +486,13 @@ const DETAIL_HEADERS = [
   'scenario',
   'window s',
   'RTP payload Mbit/s',
+  'server CPU user / sys s',
   'connect→SETUP p50 / max ms',
   'server idle CPU s per 10 s',
   'server RSS MiB before clients / at window end',
   'server event loop busy',
   'frame timer late max ms',
+  'push→last write p50 / p99 ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -488,11 +506,13 @@ function detailRow(r: Result): string[] {
     r.scenario.name,
     f2(r.windowSec),
     f2(r.mbps),
+    `${f2(r.serverUserS)} / ${f2(r.serverSysS)}`,
     `${f1(r.setupP50Ms)} / ${f1(r.setupMaxMs)}`,
     f2(r.idleCpuPer10S),
     `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
+    `${f2(r.pushP50Ms)} / ${f2(r.pushP99Ms)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
