@@ -25,6 +25,9 @@ export interface ServerSnapshot {
   pushToLastWriteP50Ms: number;
   pushToLastWriteP99Ms: number;
   pushToLastWriteMaxMs: number;
+  /** CPU time (user + system) each of those pushes took, ms: the same without waits for a core. */
+  pushCpuP50Ms: number;
+  pushCpuP99Ms: number;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */

@@ -1,5 +1,6 @@
 // Summarises a V8 .cpuprofile (e.g. BENCH_CPU_PROFILE=x.cpuprofile npm run bench:fanout -- --only tcp-500):
-// the top frames by self time and by total (inclusive) time, each as a share of all samples.
+// the top frames by self time and by total (inclusive) time, each as a share of all samples and of
+// the busy ones (all but "(idle)": running JavaScript, native code or a system call).
 // usage: node --import tsx bench/profile-summary.ts x.cpuprofile [--top 15]
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -64,13 +65,16 @@ for (let i = 0; i < profile.samples.length; i++) {
   }
 }
 
+const busyUs = allUs - (selfUs.get('(idle)') ?? 0);
+
 function table(title: string, m: Map<string, number>): void {
-  console.log(`\n${title} (of ${(allUs / 1000).toFixed(0)} ms sampled)`);
+  console.log(`\n${title}: ${(allUs / 1000).toFixed(0)} ms sampled, ${(busyUs / 1000).toFixed(0)} ms busy`);
+  console.log('   all    busy       ms  frame');
   const rows = [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [l, us] of rows) {
-    console.log(
-      `${((100 * us) / allUs).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${l}`,
-    );
+    const busy = l === '(idle)' || l === '(root)' ? '' : `${((100 * us) / busyUs).toFixed(1)}%`;
+    const all = `${((100 * us) / allUs).toFixed(1)}%`;
+    console.log(`${all.padStart(6)} ${busy.padStart(7)} ${(us / 1000).toFixed(0).padStart(8)}  ${l}`);
   }
 }
 

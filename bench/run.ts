@@ -65,6 +65,8 @@ interface Result {
   /** Push → last client's write returned, per access unit in the window, ms. */
   pushP50Ms: number;
   pushP99Ms: number;
+  pushCpuP50Ms: number;
+  pushCpuP99Ms: number;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -231,6 +233,8 @@ function emptyResult(scenario: Scenario): Result {
     serverMaxLateMs: Number.NaN,
     pushP50Ms: Number.NaN,
     pushP99Ms: Number.NaN,
+    pushCpuP50Ms: Number.NaN,
+    pushCpuP99Ms: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -344,6 +348,8 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   r.serverMaxLateMs = s1.maxLateMs;
   r.pushP50Ms = s1.pushToLastWriteP50Ms ?? Number.NaN;
   r.pushP99Ms = s1.pushToLastWriteP99Ms ?? Number.NaN;
+  r.pushCpuP50Ms = s1.pushCpuP50Ms ?? Number.NaN;
+  r.pushCpuP99Ms = s1.pushCpuP99Ms ?? Number.NaN;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -493,6 +499,7 @@ const DETAIL_HEADERS = [
   'server event loop busy',
   'frame timer late max ms',
   'push→last write p50 / p99 ms',
+  'its CPU p50 / p99 ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -513,6 +520,7 @@ function detailRow(r: Result): string[] {
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
     `${f2(r.pushP50Ms)} / ${f2(r.pushP99Ms)}`,
+    `${f2(r.pushCpuP50Ms)} / ${f2(r.pushCpuP99Ms)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
