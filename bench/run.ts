@@ -642,6 +642,10 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   client got every packet of the window, in order. "tail ms" is how long after the window's end
   the window's last packet had reached every client (0: it already had; a server that falls
   behind shows up here and as "frame timer late").
+- "push→last write" is how long \`pushUnits\` takes: packetizing the access unit once and writing it
+  to every client (the fan-out is synchronous, so when it returns every client's \`socket.write\`
+  has returned); "its CPU" is the same in CPU time, without the waits for a core a loaded machine
+  adds. At 500 TCP clients nearly all of it is the kernel's write (see "TCP fan-out profile").
 - connect→PLAY is connect, DESCRIBE, SETUP and PLAY: PLAY is answered at once, and each client's
   first packet is the start of the next IDR (checked: "first packet starts an IDR"), so its first
   picture decodes. How long that keyframe takes to come is measured apart, for 1 s and 4 s GOPs,
@@ -665,7 +669,7 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   let latency = '';
   try {
     const old = readFileSync(BENCHMARKS_MD, 'utf8');
-    for (const name of ['latency', 'play-start']) {
+    for (const name of ['latency', 'play-start', 'tcp-profile']) {
       const a = old.indexOf(`<!-- ${name}:start -->`);
       const end = `<!-- ${name}:end -->`;
       const b = old.indexOf(end);
