@@ -111,7 +111,8 @@ function parseOptions(): Options {
       'usage: npm run bench:fanout -- [--only tcp-1,tcp-50,tcp-200,tcp-500,udp-1,udp-50,udp-200] [--seconds 10] [--ramp 50] [--write|--no-write]\n' +
         'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.\n' +
         'BENCH_CPU_PROFILE=out.cpuprofile: the server writes a V8 CPU profile of the window (one scenario);\n' +
-        'summarise it with: node --import tsx bench/profile-summary.ts out.cpuprofile',
+        'summarise it with: node --import tsx bench/profile-summary.ts out.cpuprofile\n' +
+        'BENCH_BARE_TCP_DELIVER=1: TCP clients get a bare socket.write per frame (an in-process floor).',
     );
     process.exit(0);
   }

@@ -4,7 +4,9 @@
 import { writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
+import type { RtpPacketBatch } from '../src/rtp/batch.js';
 import { createServer } from '../src/server/rtsp-server.js';
+import { TcpInterleavedTransport } from '../src/server/transports.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
 
@@ -31,6 +33,17 @@ const hardLimit = setTimeout(() => {
 hardLimit.unref();
 
 const source = buildSyntheticStream();
+if (process.env.BENCH_BARE_TCP_DELIVER) {
+  // An in-process floor for TCP: the same server, sockets and clients, but each started client gets
+  // nothing but socket.write(batch.framed) per frame (no gates, slow-client check or counters).
+  type Bare = { active: boolean; socket: { write(data: Buffer): boolean } };
+  const proto = TcpInterleavedTransport.prototype as unknown as {
+    deliver(this: Bare, batch: RtpPacketBatch): void;
+  };
+  proto.deliver = function (this: Bare, batch: RtpPacketBatch) {
+    if (this.active) this.socket.write(batch.framed);
+  };
+}
 const server = await createServer({
   host: '127.0.0.1',
   port: 0,
