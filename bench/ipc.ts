@@ -24,6 +24,15 @@ export interface ServerSnapshot {
    * 10 ms sampling period (what a timer, a request or a socket waited beyond its turn).
    */
   eventLoopLateP99Ms: number;
+  /** (smolrtsp only; the floor packetized beforehand.) Access units pushed since the previous snapshot, and how long from each push until the last
+   *  client's write had returned (the synchronous fan-out), ms. */
+  pushes?: number;
+  pushToLastWriteP50Ms?: number;
+  pushToLastWriteP99Ms?: number;
+  pushToLastWriteMaxMs?: number;
+  /** CPU time (user + system) each of those pushes took, ms: the same without waits for a core. */
+  pushCpuP50Ms?: number;
+  pushCpuP99Ms?: number;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */
@@ -49,7 +58,10 @@ export interface ServerReady {
   rssBytes: number;
 }
 
-export type ToServer = { type: 'snapshot'; id: number } | { type: 'shutdown' };
+/** `phase` marks the measured window's edges (a CPU profile, when asked for, covers just the window). */
+export type ToServer =
+  | { type: 'snapshot'; id: number; phase?: 'window-start' | 'window-end' }
+  | { type: 'shutdown' };
 
 export type FromServer =
   | ServerReady

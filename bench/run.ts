@@ -71,12 +71,20 @@ interface Result {
   startErrors: string[];
   windowSec: number;
   serverCpuS: number;
+  /** The same, split: user (JavaScript, V8, libuv) and system (the kernel: socket writes and TCP). */
+  serverUserS: number;
+  serverSysS: number;
   /** The server with no client, CPU seconds per 10 s (measured over ~1 s before the ramp). */
   idleCpuPer10S: number;
   serverPeakRssMiB: number;
   serverRssMiB: number;
   serverElu: number;
   serverMaxLateMs: number;
+  /** Push → last client's write returned, per access unit in the window, ms. */
+  pushP50Ms: number;
+  pushP99Ms: number;
+  pushCpuP50Ms: number;
+  pushCpuP99Ms: number;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -122,7 +130,10 @@ function parseOptions(): Options {
       'usage: npm run bench:fanout -- [--only tcp-50,tcp-200,tcp-500,udp-50,udp-200,tcp-3000] [--seconds 10] [--ramp 50]\n' +
         '                              [--repeat 1] [--write|--no-write]\n' +
         'Each scenario runs against smolrtsp and the floor (bench/floor.ts) with the C load client.\n' +
-        'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.',
+        'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.\n' +
+        'BENCH_CPU_PROFILE=out.cpuprofile: the server writes a V8 CPU profile of the window (one scenario);\n' +
+        'summarise it with: node --import tsx bench/profile-summary.ts out.cpuprofile\n' +
+        'BENCH_BARE_TCP_DELIVER=1: TCP clients get a bare socket.write per frame (an in-process floor).',
     );
     process.exit(0);
   }
@@ -192,7 +203,7 @@ class ServerProcess {
     });
   }
 
-  snapshot(timeoutMs = 5000): Promise<ServerSnapshot> {
+  snapshot(phase?: 'window-start' | 'window-end', timeoutMs = 5000): Promise<ServerSnapshot> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -207,7 +218,7 @@ class ServerProcess {
         clearTimeout(t);
         reject(new Error(`server process exited (code ${code}, signal ${this.child.signalCode})`));
       });
-      this.send({ type: 'snapshot', id });
+      this.send({ type: 'snapshot', id, phase });
     });
   }
 
@@ -243,11 +254,17 @@ function emptyResult(scenario: Scenario, server: ServerKind, client: 'c' | 'node
     startErrors: [],
     windowSec: 0,
     serverCpuS: Number.NaN,
+    serverUserS: Number.NaN,
+    serverSysS: Number.NaN,
     idleCpuPer10S: Number.NaN,
     serverPeakRssMiB: Number.NaN,
     serverRssMiB: Number.NaN,
     serverElu: Number.NaN,
     serverMaxLateMs: Number.NaN,
+    pushP50Ms: Number.NaN,
+    pushP99Ms: Number.NaN,
+    pushCpuP50Ms: Number.NaN,
+    pushCpuP99Ms: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -310,6 +327,8 @@ async function startServer(
 /** The server's side of the window, from its snapshots at either end. */
 function applyWindow(r: Result, s0: ServerSnapshot, s1: ServerSnapshot, ready: ServerReady): void {
   r.serverCpuS = (s1.cpuUserUs - s0.cpuUserUs + s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
+  r.serverUserS = (s1.cpuUserUs - s0.cpuUserUs) / 1e6;
+  r.serverSysS = (s1.cpuSystemUs - s0.cpuSystemUs) / 1e6;
   r.serverRssMiB = s1.rssBytes / 2 ** 20;
   r.serverPeakRssMiB = s1.maxRssKiB / 1024;
   const dActive = s1.eluActiveMs - s0.eluActiveMs;
@@ -317,6 +336,11 @@ function applyWindow(r: Result, s0: ServerSnapshot, s1: ServerSnapshot, ready: S
   r.serverElu = dActive / (dActive + dIdle);
   r.serverMaxLateMs = s1.maxLateMs;
   r.eventLoopLateP99Ms = s1.eventLoopLateP99Ms;
+  // The floor reports no pushes (it packetized beforehand).
+  r.pushP50Ms = s1.pushToLastWriteP50Ms ?? Number.NaN;
+  r.pushP99Ms = s1.pushToLastWriteP99Ms ?? Number.NaN;
+  r.pushCpuP50Ms = s1.pushCpuP50Ms ?? Number.NaN;
+  r.pushCpuP99Ms = s1.pushCpuP99Ms ?? Number.NaN;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -451,10 +475,10 @@ async function measureNode(sc: Scenario, o: Options, st: RunState, r: Result): P
   r.loadAvg = loadavg()[0];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const s0 = await server.snapshot();
+  const s0 = await server.snapshot('window-start');
   const e0 = playing.map((c) => c.counter.toExtended(s0.nextSeq));
   await sleep(o.seconds * 1000);
-  const s1 = await server.snapshot();
+  const s1 = await server.snapshot('window-end');
   const t1 = performance.now();
   const cpu1 = process.cpuUsage(cpu0);
   const e1 = playing.map((c) => c.counter.toExtended(s1.nextSeq));
@@ -602,11 +626,14 @@ const DETAIL_HEADERS = [
   'scenario',
   'window s',
   'RTP payload Mbit/s',
+  'server CPU user / sys s',
   'connect→SETUP p50 / max ms',
   'server idle CPU s per 10 s',
   'server RSS MiB before clients / at window end',
   'server event loop busy',
   'frame timer late max ms',
+  'push→last write p50 / p99 ms',
+  'its CPU p50 / p99 ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -620,11 +647,14 @@ function detailRow(r: Result): string[] {
     `${r.scenario.name} ${r.server}`,
     f2(r.windowSec),
     f2(r.mbps),
+    `${f2(r.serverUserS)} / ${f2(r.serverSysS)}`,
     `${f1(r.setupP50Ms)} / ${f1(r.setupMaxMs)}`,
     f2(r.idleCpuPer10S),
     `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
+    `${f2(r.pushP50Ms)} / ${f2(r.pushP99Ms)}`,
+    `${f2(r.pushCpuP50Ms)} / ${f2(r.pushCpuP99Ms)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
@@ -767,12 +797,23 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
 ## What the numbers mean
 
 - This is a ${m.cores}-core machine; the server and the load client share it, over loopback. The load
-  client's own CPU over the window is in the last column. Server CPU is user+sys seconds over the
-  ${o.seconds} s window. "server idle CPU" is the server with its stream running and no client yet: the
+  client's own CPU is in the last column: it is the measuring side's share of the box, not the
+  server's. Server CPU is user+sys seconds over the ${o.seconds} s window ("% core": the same as a share of
+  one core). "server idle CPU" is the server with its stream running and no client yet: the
   fixed cost (Node, the 40 ms timer, packetizing 25 frames a second) under every row (the floor's
   is lower: it packetized beforehand).
-- connect→PLAY is connect, DESCRIBE, SETUP and PLAY. Each client's first packet is the start of the
-  next IDR (checked: "first packet starts an IDR"; the floor also starts clients on a keyframe).
+- Every row should read recv min = recv max = sent pkts, 0 clients with a gap, 0 lost: every
+  client got every packet of the window, in order. "tail ms" is how long after the window's end
+  the window's last packet had reached every client (0: it already had; a server that falls
+  behind shows up here and as "frame timer late").
+- "push→last write" is how long \`pushUnits\` takes: packetizing the access unit once and writing it
+  to every client (the fan-out is synchronous, so when it returns every client's \`socket.write\`
+  has returned); "its CPU" is the same in CPU time, without the waits for a core a loaded machine
+  adds. At 500 TCP clients nearly all of it is the kernel's write (see "TCP fan-out profile").
+- connect→PLAY is connect, DESCRIBE, SETUP and PLAY: PLAY is answered at once, and each client's
+  first packet is the start of the next IDR (checked: "first packet starts an IDR"), so its first
+  picture decodes. How long that keyframe takes to come is measured apart, for 1 s and 4 s GOPs,
+  by \`npm run bench:play\` (the "PLAY answer and first keyframe" section below).
 - UDP costs more per client than TCP: one \`send()\` system call per RTP packet and client (a TCP
   client gets one write per frame), and on loopback the kernel delivers each datagram to the
   receiving socket within that call. The floor shows how much of that is Node's own: its UDP loop is
@@ -784,16 +825,12 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
   machine at the time shares the cores and shows up in both servers' numbers (the ratio absorbs
   some of it, not all).
 `;
-  // Keep the sections bench/latency.ts and bench/play-start.ts write across rewrites of the rest.
+  // Keep every section the other benches write (between their <!-- NAME:start/end --> markers).
   let latency = '';
   try {
     const old = readFileSync(BENCHMARKS_MD, 'utf8');
-    for (const name of ['latency', 'play-start']) {
-      const a = old.indexOf(`<!-- ${name}:start -->`);
-      const end = `<!-- ${name}:end -->`;
-      const b = old.indexOf(end);
-      if (a >= 0 && b > a) latency += `\n${old.slice(a, b + end.length)}\n`;
-    }
+    for (const m of old.matchAll(/<!-- ([a-z0-9-]+):start -->[\s\S]*?<!-- \1:end -->/g))
+      latency += `\n${m[0]}\n`;
   } catch {
     // No file yet.
   }

@@ -1,12 +1,20 @@
 // The benchmark's server process: one smolrtsp server with one synthetic 4 Mbit/s H.264 stream,
 // pushed on a drift-free timer. Run by bench/run.ts over a Node IPC channel, alone in its process so
 // its CPU time and RSS are its own. Stops by itself when the runner goes away or after a hard limit.
+import { writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { RtpPacketBatch } from '../src/rtp/batch.js';
 import { createServer } from '../src/server/rtsp-server.js';
+import { TcpInterleavedTransport } from '../src/server/transports.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
 
 const HARD_LIMIT_MS = Number(process.env.BENCH_SERVER_LIMIT_MS ?? 180_000);
+/** When set: a V8 CPU profile of the measured window only (.cpuprofile, opens in Chrome DevTools). */
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
+/** Its sampling interval, µs: the default 1000 leaves the run's CPU figures nearly as without. */
+const CPU_PROFILE_INTERVAL_US = Number(process.env.BENCH_CPU_PROFILE_INTERVAL_US ?? 1000);
 const PATH = '/bench';
 
 function send(msg: FromServer): void {
@@ -25,6 +33,17 @@ const hardLimit = setTimeout(() => {
 hardLimit.unref();
 
 const source = buildSyntheticStream();
+if (process.env.BENCH_BARE_TCP_DELIVER) {
+  // An in-process floor for TCP: the same server, sockets and clients, but each started client gets
+  // nothing but socket.write(batch.framed) per frame (no gates, slow-client check or counters).
+  type Bare = { active: boolean; socket: { write(data: Buffer): boolean } };
+  const proto = TcpInterleavedTransport.prototype as unknown as {
+    deliver(this: Bare, batch: RtpPacketBatch): void;
+  };
+  proto.deliver = function (this: Bare, batch: RtpPacketBatch) {
+    if (this.active) this.socket.write(batch.framed);
+  };
+}
 const server = await createServer({
   host: '127.0.0.1',
   port: 0,
@@ -61,19 +80,60 @@ const t0 = performance.now();
 let n = 0;
 let maxLateMs = 0;
 let timer: NodeJS.Timeout | undefined;
+// Push → last packet written, per access unit, since the last snapshot (ms). The fan-out is
+// synchronous: every client's socket.write has returned (its bytes are in the kernel, or queued in
+// Node for a client that is behind) when pushUnits returns, so the time pushUnits takes is that
+// latency: packetizing once plus the writes to every client.
+// The same in CPU time (process.cpuUsage, user + system): what it costs, without the time the
+// process waited for a core, so it reads the same on a loaded machine as on a quiet one.
+const pushMs = new Float64Array(4096);
+const pushCpuMs = new Float64Array(4096);
+let pushCount = 0;
 function tick(): void {
   const now = performance.now();
   const late = now - (t0 + n * intervalMs);
   if (late > maxLateMs) maxLateMs = late;
   while (t0 + n * intervalMs <= now) {
+    const pushedAt = performance.now();
+    const cpuAt = process.cpuUsage();
     track.pushUnits(n % source.gop === 0 ? source.keyframe : source.delta, { pts: n * ptsStepUs });
+    if (pushCount < pushMs.length) {
+      pushMs[pushCount] = performance.now() - pushedAt;
+      const cpu = process.cpuUsage(cpuAt);
+      pushCpuMs[pushCount++] = (cpu.user + cpu.system) / 1000;
+    }
     n++;
   }
   timer = setTimeout(tick, Math.max(0, t0 + n * intervalMs - performance.now()));
 }
 tick();
 
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+let profiler: InspectorSession | undefined;
+async function startProfile(): Promise<void> {
+  if (!CPU_PROFILE || profiler) return;
+  profiler = new InspectorSession();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: CPU_PROFILE_INTERVAL_US });
+  await profiler.post('Profiler.start');
+}
+async function stopProfile(): Promise<void> {
+  if (!profiler || !CPU_PROFILE) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(CPU_PROFILE, JSON.stringify(profile));
+  profiler.disconnect();
+  profiler = undefined;
+}
+
 function snapshot(): ServerSnapshot {
+  const pushes = pushMs.slice(0, pushCount).sort();
+  const pushesCpu = pushCpuMs.slice(0, pushCount).sort();
+  pushCount = 0;
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
   let playing = 0;
@@ -98,6 +158,12 @@ function snapshot(): ServerSnapshot {
     frames: track.stats.accessUnits,
     maxLateMs,
     eventLoopLateP99Ms: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
+    pushes: pushes.length,
+    pushToLastWriteP50Ms: percentile(pushes, 0.5),
+    pushToLastWriteP99Ms: percentile(pushes, 0.99),
+    pushToLastWriteMaxMs: percentile(pushes, 1),
+    pushCpuP50Ms: percentile(pushesCpu, 0.5),
+    pushCpuP99Ms: percentile(pushesCpu, 0.99),
     sessions: sessions.length,
     playing,
     sessionPacketsSent,
@@ -114,7 +180,12 @@ function snapshot(): ServerSnapshot {
 
 process.on('message', (msg: ToServer) => {
   if (msg.type === 'snapshot') {
-    send({ type: 'snapshot', id: msg.id, snapshot: snapshot() });
+    // The profile covers the window: stopped before its closing snapshot, started after its opening one.
+    const taken = msg.phase === 'window-end' ? stopProfile() : Promise.resolve();
+    void taken.then(() => {
+      send({ type: 'snapshot', id: msg.id, snapshot: snapshot() });
+      if (msg.phase === 'window-start') void startProfile();
+    });
   } else if (msg.type === 'shutdown') {
     void shutdown();
   }

@@ -65,6 +65,39 @@ export function framedForChannel(batch: RtpPacketBatch, channel: number): Buffer
   return copy;
 }
 
+// Interleaved framings of RTCP packets, by packet and channel. Weak so a framing dies with its packet.
+const rtcpFramings = new WeakMap<Buffer, Buffer[]>();
+
+/**
+ * `packet` (RTCP) framed for interleaved channel `channel`: `$ channel length packet` in one buffer,
+ * so it goes out in one write. A sender report is built once per track and interval and sent to
+ * every client: the framing is built once per channel and shared by all clients on it. The packet
+ * must not change once framed (RTCP builders return a fresh buffer per packet).
+ */
+export function framedRtcpForChannel(packet: Buffer, channel: number): Buffer {
+  if (!Number.isInteger(channel) || channel < 0 || channel > 255) {
+    throw new RangeError(`interleaved channel must be 0..255, got ${channel}`);
+  }
+  if (packet.length > MAX_RTP_PACKET_SIZE) {
+    throw new RangeError(`RTCP packet of ${packet.length} bytes does not fit interleaved framing`);
+  }
+  let framings = rtcpFramings.get(packet);
+  if (framings === undefined) {
+    framings = [];
+    rtcpFramings.set(packet, framings);
+  }
+  const cached = framings[channel];
+  if (cached !== undefined) return cached;
+  const framed = Buffer.allocUnsafe(INTERLEAVED_PREFIX_SIZE + packet.length);
+  framed[0] = 0x24;
+  framed[1] = channel;
+  framed[2] = packet.length >>> 8;
+  framed[3] = packet.length & 0xff;
+  packet.copy(framed, INTERLEAVED_PREFIX_SIZE);
+  framings[channel] = framed;
+  return framed;
+}
+
 class Batch implements RtpPacketBatch {
   constructor(
     readonly framed: Buffer,

@@ -2,7 +2,7 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import type { Stream } from '../media/stream.js';
 import type { Track, TrackSink } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
-import { framedForChannel, type RtpPacketBatch } from '../rtp/batch.js';
+import { framedForChannel, framedRtcpForChannel, type RtpPacketBatch } from '../rtp/batch.js';
 import type { ControlSocket, RtspConnection } from './connection.js';
 import type { MulticastReader, MulticastSenders } from './multicast.js';
 import type { Session } from './session.js';
@@ -148,14 +148,8 @@ export class TcpInterleavedTransport implements SessionTransport {
 
   sendRtcp(packet: Buffer): void {
     if (!this.socket.writable || packet.length > 0xffff) return;
-    const header = Buffer.allocUnsafe(4);
-    header[0] = 0x24;
-    header[1] = this.channels[1];
-    header.writeUInt16BE(packet.length, 2);
-    this.socket.cork();
-    this.socket.write(header);
-    this.socket.write(packet);
-    this.socket.uncork();
+    // One write of a framing shared by every client on this channel (a sender report goes to all).
+    this.socket.write(framedRtcpForChannel(packet, this.channels[1]));
   }
 
   close(): void {
