@@ -17,3 +17,7 @@ export function tlsModule(): typeof import('node:tls') {
 export function httpModule(): typeof import('node:http') {
   return load('node:http');
 }
+
+export function childProcessModule(): typeof import('node:child_process') {
+  return load('node:child_process');
+}

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { childProcessModule } from './builtins.js';
 
 /**
  * The process's soft limit on open descriptors (RLIMIT_NOFILE), or undefined when it is unlimited or
@@ -15,7 +15,10 @@ export function openFileLimit(): number | undefined {
   }
   try {
     return parseLimit(
-      execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 2000 }).trim(),
+      // Only where /proc is missing: node:child_process is not loaded by every `import 'smolrtsp'`.
+      childProcessModule()
+        .execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 2000 })
+        .trim(),
     );
   } catch {
     return undefined;
