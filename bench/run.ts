@@ -59,6 +59,8 @@ interface Result {
   serverRssMiB: number;
   serverElu: number;
   serverMaxLateMs: number;
+  serverLoopDelayP99Ms: number;
+  serverLoopDelayMaxMs: number;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -219,6 +221,8 @@ function emptyResult(scenario: Scenario): Result {
     serverRssMiB: Number.NaN,
     serverElu: Number.NaN,
     serverMaxLateMs: Number.NaN,
+    serverLoopDelayP99Ms: Number.NaN,
+    serverLoopDelayMaxMs: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -328,6 +332,8 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   const dIdle = s1.eluIdleMs - s0.eluIdleMs;
   r.serverElu = dActive / (dActive + dIdle);
   r.serverMaxLateMs = s1.maxLateMs;
+  r.serverLoopDelayP99Ms = s1.loopDelayP99Ms;
+  r.serverLoopDelayMaxMs = s1.loopDelayMaxMs;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -475,6 +481,7 @@ const DETAIL_HEADERS = [
   'server RSS MiB before clients / at window end',
   'server event loop busy',
   'frame timer late max ms',
+  'event loop delay p99 / max ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -493,6 +500,7 @@ function detailRow(r: Result): string[] {
     `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
+    `${f1(r.serverLoopDelayP99Ms)} / ${f1(r.serverLoopDelayMaxMs)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,

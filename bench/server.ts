@@ -1,7 +1,7 @@
 // The benchmark's server process: one smolrtsp server with one synthetic 4 Mbit/s H.264 stream,
 // pushed on a drift-free timer. Run by bench/run.ts over a Node IPC channel, alone in its process so
 // its CPU time and RSS are its own. Stops by itself when the runner goes away or after a hard limit.
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createServer } from '../src/server/rtsp-server.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
@@ -57,6 +57,10 @@ const t0 = performance.now();
 let n = 0;
 let maxLateMs = 0;
 let timer: NodeJS.Timeout | undefined;
+// How late the event loop runs a 10 ms timer: what an RTSP request or a TCP client waits behind a
+// fan-out. Reset at every snapshot, so the window's snapshot covers the window only.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 function tick(): void {
   const now = performance.now();
   const late = now - (t0 + n * intervalMs);
@@ -93,6 +97,8 @@ function snapshot(): ServerSnapshot {
     octets: track.stats.octets,
     frames: track.stats.accessUnits,
     maxLateMs,
+    loopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : Number.NaN,
+    loopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : Number.NaN,
     sessions: sessions.length,
     playing,
     sessionPacketsSent,
@@ -103,6 +109,7 @@ function snapshot(): ServerSnapshot {
     ended: { ...ended },
   };
   maxLateMs = 0;
+  loopDelay.reset();
   return snap;
 }
 
