@@ -628,9 +628,10 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   by \`npm run bench:play\` (the "PLAY answer and first keyframe" section below).
 - UDP costs more per client than TCP: one \`send()\` system call per RTP packet and client (a TCP
   client gets one write per frame), and on loopback the kernel delivers each datagram to the
-  receiving socket within that call. The fan-out to UDP clients is one synchronous loop per frame,
-  so "server event loop busy" and "frame timer late" grow with their number; RTSP requests and
-  TCP clients wait for it.
+  receiving socket within that call. The server sends the UDP fan-out in slices of at most 4 ms
+  with the event loop running between them, so "server event loop busy" grows with the number of
+  UDP clients while "event loop delay" (how late a 10 ms timer runs: what RTSP requests and TCP
+  clients wait) should not.
 - Peak RSS is the server process's high-water mark over its whole life (start, ramp, window,
   teardown). About 80 MiB of it is there before any client connects: Node, the tsx loader (the
   benchmark runs the TypeScript source) and the server.
