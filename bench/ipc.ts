@@ -19,9 +19,9 @@ export interface ServerSnapshot {
   frames: number;
   /** Most a frame push came after its due time since the previous snapshot, ms. */
   maxLateMs: number;
-  /** Event-loop delay since the previous snapshot (perf_hooks monitorEventLoopDelay, 10 ms resolution), ms. */
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
+  /** How late the event loop ran a 10 ms timer since the previous snapshot (monitorEventLoopDelay less its resolution), ms. */
+  loopLateP99Ms: number;
+  loopLateMaxMs: number;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */

@@ -59,8 +59,8 @@ interface Result {
   serverRssMiB: number;
   serverElu: number;
   serverMaxLateMs: number;
-  serverLoopDelayP99Ms: number;
-  serverLoopDelayMaxMs: number;
+  serverLoopLateP99Ms: number;
+  serverLoopLateMaxMs: number;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -221,8 +221,8 @@ function emptyResult(scenario: Scenario): Result {
     serverRssMiB: Number.NaN,
     serverElu: Number.NaN,
     serverMaxLateMs: Number.NaN,
-    serverLoopDelayP99Ms: Number.NaN,
-    serverLoopDelayMaxMs: Number.NaN,
+    serverLoopLateP99Ms: Number.NaN,
+    serverLoopLateMaxMs: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -332,8 +332,8 @@ async function measure(sc: Scenario, o: Options, st: RunState, r: Result): Promi
   const dIdle = s1.eluIdleMs - s0.eluIdleMs;
   r.serverElu = dActive / (dActive + dIdle);
   r.serverMaxLateMs = s1.maxLateMs;
-  r.serverLoopDelayP99Ms = s1.loopDelayP99Ms;
-  r.serverLoopDelayMaxMs = s1.loopDelayMaxMs;
+  r.serverLoopLateP99Ms = s1.loopLateP99Ms;
+  r.serverLoopLateMaxMs = s1.loopLateMaxMs;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -481,7 +481,7 @@ const DETAIL_HEADERS = [
   'server RSS MiB before clients / at window end',
   'server event loop busy',
   'frame timer late max ms',
-  'event loop delay p99 / max ms',
+  'event loop late p99 / max ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -500,7 +500,7 @@ function detailRow(r: Result): string[] {
     `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
-    `${f1(r.serverLoopDelayP99Ms)} / ${f1(r.serverLoopDelayMaxMs)}`,
+    `${f1(r.serverLoopLateP99Ms)} / ${f1(r.serverLoopLateMaxMs)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
@@ -630,8 +630,8 @@ ${noteLines.length > 0 ? `\nNotes:\n\n${noteLines.join('\n')}\n` : ''}
   client gets one write per frame), and on loopback the kernel delivers each datagram to the
   receiving socket within that call. The server sends the UDP fan-out in slices of at most 4 ms
   with the event loop running between them, so "server event loop busy" grows with the number of
-  UDP clients while "event loop delay" (how late a 10 ms timer runs: what RTSP requests and TCP
-  clients wait) should not.
+  UDP clients while "event loop late" (how late a 10 ms timer runs, from monitorEventLoopDelay less
+  its 10 ms resolution: what RTSP requests and TCP clients wait) should not.
 - Peak RSS is the server process's high-water mark over its whole life (start, ramp, window,
   teardown). About 80 MiB of it is there before any client connects: Node, the tsx loader (the
   benchmark runs the TypeScript source) and the server.

@@ -58,9 +58,12 @@ let n = 0;
 let maxLateMs = 0;
 let timer: NodeJS.Timeout | undefined;
 // How late the event loop runs a 10 ms timer: what an RTSP request or a TCP client waits behind a
-// fan-out. Reset at every snapshot, so the window's snapshot covers the window only.
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+// fan-out. The histogram holds the whole interval between runs (10 ms on an idle loop), so the
+// resolution is taken off. Reset at every snapshot, so the window's snapshot covers the window only.
+const LOOP_RESOLUTION_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
+const loopLateMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 function tick(): void {
   const now = performance.now();
   const late = now - (t0 + n * intervalMs);
@@ -97,8 +100,8 @@ function snapshot(): ServerSnapshot {
     octets: track.stats.octets,
     frames: track.stats.accessUnits,
     maxLateMs,
-    loopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : Number.NaN,
-    loopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : Number.NaN,
+    loopLateP99Ms: loopDelay.count > 0 ? loopLateMs(loopDelay.percentile(99)) : Number.NaN,
+    loopLateMaxMs: loopDelay.count > 0 ? loopLateMs(loopDelay.max) : Number.NaN,
     sessions: sessions.length,
     playing,
     sessionPacketsSent,
