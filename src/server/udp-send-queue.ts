@@ -40,7 +40,7 @@ export class UdpSendQueue {
 
   constructor(options: UdpSendQueueOptions = {}) {
     this.sliceMs = options.sliceMs ?? 4;
-    this.maxDelayMs = options.maxDelayMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 500;
   }
 
   /** Batches waiting to be sent (one per client). */
