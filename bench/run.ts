@@ -817,7 +817,10 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
 - UDP costs more per client than TCP: one \`send()\` system call per RTP packet and client (a TCP
   client gets one write per frame), and on loopback the kernel delivers each datagram to the
   receiving socket within that call. The floor shows how much of that is Node's own: its UDP loop is
-  synchronous too, so its event loop stalls the same way as clients grow.
+  synchronous, so its event loop stalls as clients grow. smolrtsp sends the UDP fan-out in slices of at
+  most 4 ms with the event loop running between them, so its "event loop late" (how late a 10 ms timer
+  runs, from monitorEventLoopDelay less its 10 ms resolution: what RTSP requests and TCP clients wait)
+  should stay low while the floor's grows.
 - Peak RSS is each server process's high-water mark over its whole life. smolrtsp's includes the tsx
   loader (the benchmark runs the TypeScript source); the floor's includes its prebuilt stream (about
   0.5 MB per second of it): neither is the footprint of a deployed server.

@@ -2,11 +2,20 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import type { Stream } from '../media/stream.js';
 import type { Track, TrackSink } from '../media/track.js';
 import { RtspError } from '../protocol/errors.js';
-import { framedForChannel, framedRtcpForChannel, type RtpPacketBatch } from '../rtp/batch.js';
+import {
+  framedForChannel,
+  framedRtcpForChannel,
+  INTERLEAVED_PREFIX_SIZE,
+  type RtpPacketBatch,
+} from '../rtp/batch.js';
 import type { ControlSocket, RtspConnection } from './connection.js';
 import type { MulticastReader, MulticastSenders } from './multicast.js';
 import type { Session } from './session.js';
 import type { UdpPortPair, UdpPortPool } from './udp-ports.js';
+import { type UdpPacketSender, UdpSendQueue } from './udp-send-queue.js';
+
+/** The send queue of UDP transports made without one of their own: one FIFO for the process. */
+const sharedUdpSendQueue = new UdpSendQueue();
 
 export interface TransportStats {
   packets: number;
@@ -160,8 +169,11 @@ export class TcpInterleavedTransport implements SessionTransport {
   }
 }
 
-/** RTP and RTCP over UDP to the client's ports, from a socket pair of our own connected to them. */
-export class UdpTransport implements SessionTransport {
+/**
+ * RTP and RTCP over UDP to the client's ports, from a socket pair of our own connected to them.
+ * RTP goes through a UdpSendQueue (sent in slices that let the event loop run); RTCP is sent at once.
+ */
+export class UdpTransport implements SessionTransport, UdpPacketSender {
   readonly kind = 'udp' as const;
   readonly stats: TransportStats = { packets: 0, bytes: 0, droppedBatches: 0 };
   sendErrors = 0;
@@ -177,6 +189,7 @@ export class UdpTransport implements SessionTransport {
     private readonly onRelease: (port: number) => void,
     /** RTP the client sends to our RTP port (a publisher's media); by default a sign of life like RTCP. */
     onRtp: (packet: Buffer) => void = onRtcp,
+    private readonly sendQueue: UdpSendQueue = sharedUdpSendQueue,
   ) {
     // ICMP port unreachable surfaces as ECONNREFUSED on a connected socket: the client is gone or not
     // listening yet. Count it; the session timeout reclaims a client that never comes back.
@@ -198,12 +211,13 @@ export class UdpTransport implements SessionTransport {
     onRtcp: (packet: Buffer) => void,
     onRelease: (port: number) => void,
     onRtp?: (packet: Buffer) => void,
+    sendQueue?: UdpSendQueue,
   ): Promise<UdpTransport> {
     await Promise.all([
       connect(pair.rtp, clientPorts[0], clientAddress),
       connect(pair.rtcp, clientPorts[1], clientAddress),
     ]);
-    return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease, onRtp);
+    return new UdpTransport(pair, clientAddress, clientPorts, onRtcp, onRelease, onRtp, sendQueue);
   }
 
   readonly queuedBytes = 0;
@@ -233,13 +247,24 @@ export class UdpTransport implements SessionTransport {
 
   deliver(batch: RtpPacketBatch, _track: Track): void {
     if (!this.active || !this.gates.open(batch)) return;
-    const socket = this.pair.rtp;
     const packets = batch.packets;
-    for (let i = 0; i < packets.length; i++) {
-      socket.send(packets[i]);
-      this.stats.bytes += packets[i].length;
-    }
+    if (packets.length === 0) return;
+    this.sendQueue.enqueue(this, packets);
+    // Counted when handed over: the queue sends everything it is given to an open transport.
     this.stats.packets += packets.length;
+    this.stats.bytes += batch.framed.length - INTERLEAVED_PREFIX_SIZE * packets.length;
+  }
+
+  /** Called by the send queue: this batch's turn. Closed meanwhile (TEARDOWN): nothing to send. */
+  sendQueued(packets: readonly Buffer[]): void {
+    if (this.closed) return;
+    const socket = this.pair.rtp;
+    try {
+      for (let i = 0; i < packets.length; i++) socket.send(packets[i]);
+    } catch {
+      // The socket went away under us (it is closed only by close()); count it like an ICMP error.
+      this.sendErrors++;
+    }
   }
 
   sendRtcp(packet: Buffer): void {
@@ -306,6 +331,9 @@ export interface TransportFactory<C> {
 
 /** The transports of a real server: TCP sockets of RTSP connections and UDP pairs from the pool. */
 export class SocketTransportFactory implements TransportFactory<RtspConnection> {
+  /** One per server: its UDP clients' batches are sent in the order they were fanned out. */
+  private readonly udpSendQueue = new UdpSendQueue();
+
   constructor(
     private readonly ports: UdpPortPool,
     private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
@@ -360,6 +388,7 @@ export class SocketTransportFactory implements TransportFactory<RtspConnection> 
         onPacket,
         (port) => this.ports.release(port),
         onRtp,
+        this.udpSendQueue,
       );
     } catch (err) {
       // Never became a transport: close the pair and give its ports back.
