@@ -10,6 +10,7 @@ export const BUILD_INPUTS = [
   'src',
   'scripts/build.mjs',
   'scripts/build-stamp.mjs',
+  'scripts/latin1.mjs',
   'package.json',
   'tsconfig.json',
   'tsconfig.build.json',

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStamp, distIsCurrent, STAMP_FILE } from './build-stamp.mjs';
+import { keepLatin1 } from './latin1.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -46,6 +47,7 @@ for (const { name, licence } of VENDORED) {
       js: "import { createRequire as __vendorRequire } from 'node:module'; const require = __vendorRequire(import.meta.url);",
     },
   });
+  keepLatin1(join(root, `dist/vendor/${name}.js`));
   // Nothing public refers to it, and it names a package the install does not have.
   rmSync(join(root, `dist/vendor/${name}.d.ts`), { force: true });
   const pkgDir = join(root, 'node_modules', name);
@@ -98,6 +100,7 @@ await build({
     },
   ],
 });
+keepLatin1(join(root, 'dist/index.js'));
 for (const name of BUNDLED_PACKAGES) {
   const pkgDir = join(root, 'node_modules', name);
   const { version, license } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));

@@ -2,15 +2,17 @@
 // is used. The entry is bundled as the build bundles it (scripts/build.mjs), then:
 // - no module of the HTTP layer, the CLI or the vendored bundles, and none of the CLI's or vendored
 //   packages, is reachable from it without a dynamic import;
-// - importing it in a fresh Node loads none of the built-ins only RTSPS, tunnels and ffmpeg use.
+// - importing it in a fresh Node loads none of the built-ins only RTSPS, tunnels and ffmpeg use;
+// - its text is all Latin-1, so V8 holds it one byte per character.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { keepLatin1 } from '../../scripts/latin1.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
@@ -40,6 +42,7 @@ before(() => {
     external: ['*/vendor/mediabunny.js', '*/vendor/werift.js'],
   });
   inputs = Object.keys(result.metafile.inputs);
+  keepLatin1(entry);
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +57,14 @@ describe('package entry footprint', () => {
     assert.deepEqual(heavy, []);
     // The check sees the whole graph: the server and the sources are in it.
     assert.ok(inputs.includes('src/server/rtsp-server.ts') && inputs.includes('src/sources/ffmpeg.ts'));
+  });
+
+  it('is Latin-1 text throughout, comments included', () => {
+    const text = readFileSync(entry, 'utf8');
+    const beyond = [...text].filter((c) => c.charCodeAt(0) > 0xff);
+    assert.deepEqual(beyond, []);
+    // The escapes are where the characters were: the comments esbuild carries over.
+    assert.ok(text.includes('\\u2192'), 'the sources still have a comment with an arrow in it');
   });
 
   it('loads no TLS, HTTP or child-process built-in on import', () => {
