@@ -3,7 +3,8 @@
 // - no module of the HTTP layer, the CLI or the vendored bundles, and none of the CLI's or vendored
 //   packages, is reachable from it without a dynamic import;
 // - importing it in a fresh Node loads none of the built-ins only RTSPS, tunnels and ffmpeg use;
-// - its text is all Latin-1, so V8 holds it one byte per character.
+// - its text is all Latin-1, so V8 holds it one byte per character;
+// - importing it runs nothing hot enough for V8's optimising compiler (whose memory stays in RSS).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,6 +66,17 @@ describe('package entry footprint', () => {
     assert.deepEqual(beyond, []);
     // The escapes are where the characters were: the comments esbuild carries over.
     assert.ok(text.includes('\\u2192'), 'the sources still have a comment with an arrow in it');
+  });
+
+  it('gives the optimising compiler nothing to do on import', () => {
+    const res = spawnSync(
+      process.execPath,
+      ['--trace-opt', '--input-type=module', '-e', `await import(${JSON.stringify(entry)});`],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    const compiled = res.stdout.split('\n').filter((l) => l.startsWith('[compiling method'));
+    assert.deepEqual(compiled, []);
   });
 
   it('loads no TLS, HTTP or child-process built-in on import', () => {

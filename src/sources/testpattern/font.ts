@@ -93,30 +93,38 @@ const GLYPHS: Record<string, string> = {
   '?': '.###. #...# ....# ...#. ..#.. ..... ..#..',
 };
 
-/** Glyph rows for char codes 0..127; bit 4 of a row is the leftmost column. */
-const TABLE: Uint8Array[] = [];
-{
-  const compile = (art: string): Uint8Array => {
-    const rows = new Uint8Array(GLYPH_ROWS);
-    art
-      .split(' ')
-      .filter((r) => r.length > 0)
-      .forEach((row, i) => {
-        for (let c = 0; c < GLYPH_COLUMNS; c++) if (row[c] === '#') rows[i] |= 1 << (GLYPH_COLUMNS - 1 - c);
-      });
-    return rows;
-  };
-  const unknown = compile(GLYPHS['?']);
+/**
+ * Glyph rows for char codes 0..127, compiled from GLYPHS on first use, not at import: the compiling
+ * runs hot enough for V8 to optimise it, which cost `import 'smolrtsp'` ~2 MB of RSS (the optimising
+ * compiler's memory) in every process, test pattern or not.
+ */
+let table: Uint8Array[] | undefined;
+const UNKNOWN_CHAR_CODE = '?'.charCodeAt(0);
+
+function compileGlyph(art: string): Uint8Array {
+  const rows = new Uint8Array(GLYPH_ROWS);
+  const artRows = art.split(' ').filter((r) => r.length > 0);
+  for (let i = 0; i < artRows.length; i++) {
+    for (let c = 0; c < GLYPH_COLUMNS; c++)
+      if (artRows[i][c] === '#') rows[i] |= 1 << (GLYPH_COLUMNS - 1 - c);
+  }
+  return rows;
+}
+
+function compileTable(): Uint8Array[] {
+  const compiled: Uint8Array[] = [];
+  const unknown = compileGlyph(GLYPHS['?']);
   for (let code = 0; code < 128; code++) {
     const art = GLYPHS[String.fromCharCode(code)];
-    TABLE.push(art === undefined ? unknown : compile(art));
+    compiled.push(art === undefined ? unknown : compileGlyph(art));
   }
+  return compiled;
 }
-const UNKNOWN_GLYPH = TABLE['?'.charCodeAt(0)];
 
 /** The 8 row bitmasks of a character's glyph ('?' for characters the font lacks). */
 export function glyphRows(charCode: number): Uint8Array {
-  return charCode < 128 ? TABLE[charCode] : UNKNOWN_GLYPH;
+  table ??= compileTable();
+  return table[charCode < 128 ? charCode : UNKNOWN_CHAR_CODE];
 }
 
 /** True if the font has a glyph of its own for this character. */
