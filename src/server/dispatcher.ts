@@ -376,11 +376,7 @@ export class Dispatcher<C extends DispatcherConnection> {
           owner?.receiveRtcp(packet),
         );
         transport = reader;
-        if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
-        if (existing?.state === 'ended')
-          throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
-        if (this.ctx.findStream(stream.path) !== stream)
-          throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
+        this.checkAfterBind(conn, existing, stream);
         session = existing ?? this.ctx.sessions.create(stream, conn);
         owner = session;
         reply = {
@@ -401,12 +397,7 @@ export class Dispatcher<C extends DispatcherConnection> {
           owner?.receiveRtcp(packet),
         );
         transport = udp;
-        // The client may have gone, or its session ended, while the ports were bound.
-        if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
-        if (existing?.state === 'ended')
-          throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
-        if (this.ctx.findStream(stream.path) !== stream)
-          throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
+        this.checkAfterBind(conn, existing, stream);
         session = existing ?? this.ctx.sessions.create(stream, conn);
         owner = session;
         reply = {
@@ -436,6 +427,15 @@ export class Dispatcher<C extends DispatcherConnection> {
    * (one publisher at a time: 409 otherwise); the SDP becomes the path's tracks — the old ones are
    * kept, with their parked players, when the formats are alike.
    */
+  /** The client may have gone, its session ended or the stream been removed while UDP ports were bound. */
+  private checkAfterBind(conn: C, existing: Session | undefined, stream: Stream): void {
+    if (conn.closed) throw statusError(400, 'ERR_RTSP_GONE', 'connection closed during SETUP');
+    if (existing?.state === 'ended')
+      throw statusError(454, 'ERR_RTSP_SESSION_NOT_FOUND', 'session ended during SETUP');
+    if (this.ctx.findStream(stream.path) !== stream)
+      throw statusError(404, 'ERR_RTSP_NOT_FOUND', 'stream removed during SETUP');
+  }
+
   private announce(request: RtspRequest, target: Target, conn: C): ResponseSpec {
     const stream = target.stream;
     if (!stream || target.control !== undefined)
