@@ -5,17 +5,16 @@
 // clients on each of A, B and C (in this process) read the stamps of the pictures they complete.
 // Options: --seconds 10 --only 1,10 --write/--no-write
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RtspClient } from '../src/client/rtsp-client.js';
 import { parseTimestampSei } from '../src/codecs/h264/encoder/sei.js';
 import { wallClockMs } from '../src/media/track.js';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 import type { ChainServerMessage } from './chain-server.js';
 
 const PATTERN_SERVER = fileURLToPath(new URL('./latency-server.ts', import.meta.url));
 const CHAIN_SERVER = fileURLToPath(new URL('./chain-server.ts', import.meta.url));
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 export const CHAIN_START = '<!-- chain:start -->';
 export const CHAIN_END = '<!-- chain:end -->';
 const SETTLE_MS = 2000;
@@ -297,14 +296,7 @@ fan-out.
 | ---: | --- | ---: | ---: | ---: | ---: |
 ${hopRows.join('\n')}
 ${CHAIN_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(CHAIN_START);
-  const b = text.indexOf(CHAIN_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + CHAIN_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(CHAIN_START, CHAIN_END, section);
   console.log(`wrote the chain section of ${BENCHMARKS_MD}`);
 }
 

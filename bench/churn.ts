@@ -6,7 +6,6 @@
 // The server runs alone in a child process (bench/churn-server.ts, --expose-gc).
 // Options: --runs 2  --cycles 2000  --sessions 1000  --only churn|memory (not written)  --write / --no-write
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -14,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RtspResponse } from '../src/protocol/message.js';
 import { RtspParser } from '../src/protocol/parser.js';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 import type { ChurnSample, FromChurnServer, ToChurnServer } from './churn-server.js';
 
 const SERVER = fileURLToPath(new URL('./churn-server.ts', import.meta.url));
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 export const CHURN_START = '<!-- churn:start -->';
 export const CHURN_END = '<!-- churn:end -->';
 const CONCURRENCY = 50;
@@ -415,14 +414,7 @@ Produced by \`npm run bench:churn\` (bench/churn.ts, about a minute). Last run: 
 
 ${table}
 ${CHURN_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(CHURN_START);
-  const b = text.indexOf(CHURN_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + CHURN_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(CHURN_START, CHURN_END, section);
   console.log(`wrote the churn section of ${BENCHMARKS_MD}`);
 }
 

@@ -7,12 +7,12 @@
 //   no client, then with one client playing it over TCP (an RtspClient in this process).
 // Run `npm run build` first (the bench measures dist/, what an installed package loads).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { RtspClient } from '../src/client/rtsp-client.js';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 const CHILD = fileURLToPath(new URL('./footprint-child.mjs', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 export const FOOTPRINT_START = '<!-- footprint:start -->';
@@ -139,14 +139,7 @@ a byte loop in JavaScript got optimised by V8 and its compiler's ~4 MB of RSS wa
 
 ${table}
 ${FOOTPRINT_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(FOOTPRINT_START);
-  const b = text.indexOf(FOOTPRINT_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + FOOTPRINT_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(FOOTPRINT_START, FOOTPRINT_END, section);
   console.log(`wrote the footprint section of ${BENCHMARKS_MD}`);
 }
 

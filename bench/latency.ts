@@ -3,16 +3,15 @@
 // and measures receipt time minus generation time. Also the generator's CPU per second of video.
 // Options: --seconds 10 --only 1,10,50 --write/--no-write
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { H264Depacketizer } from '../src/codecs/h264/depacketizer.js';
 import { parseTimestampSei } from '../src/codecs/h264/encoder/sei.js';
 import { RtspParser } from '../src/protocol/parser.js';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 
 const SERVER = fileURLToPath(new URL('./latency-server.ts', import.meta.url));
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 export const LATENCY_START = '<!-- latency:start -->';
 export const LATENCY_END = '<!-- latency:end -->';
 
@@ -169,14 +168,7 @@ ${table}
 be a whole core); "server CPU" is the whole server process (generator, packetizing, sending) over the
 window.
 ${LATENCY_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(LATENCY_START);
-  const b = text.indexOf(LATENCY_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + LATENCY_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(LATENCY_START, LATENCY_END, section);
   console.log(`wrote the latency section of ${BENCHMARKS_MD}`);
 }
 

@@ -3,16 +3,16 @@
 // (made here with ffmpeg from lavfi testsrc2, cached in the temp dir). Each scenario stops by itself.
 // Options: --only gop25-50,gop100-1  --write / --no-write
 import { execFileSync, fork } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 import { LoadClient } from './load-client.js';
 
 const SERVER = fileURLToPath(new URL('./play-start-server.ts', import.meta.url));
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 export const PLAY_START = '<!-- play-start:start -->';
 export const PLAY_END = '<!-- play-start:end -->';
 const FPS = 25;
@@ -205,14 +205,7 @@ one).
 
 ${table(results)}
 ${PLAY_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(PLAY_START);
-  const b = text.indexOf(PLAY_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + PLAY_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(PLAY_START, PLAY_END, section);
   console.log(`wrote the PLAY-start section of ${BENCHMARKS_MD}`);
 }
 

@@ -5,9 +5,7 @@
 // requestVideoFrameCallback the presented frame is drawn to a canvas and its clock line matched
 // against the pattern's font. Server and browser run on this machine, on one wall clock.
 // Options: --seconds N (default 10)  --write / --no-write
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   clockGeometry,
@@ -18,8 +16,8 @@ import {
 } from '../test/helpers/browser.js';
 import { freePort, startCli } from '../test/helpers/cli.js';
 import { CHROMIUM, hasTool } from '../test/helpers/tools.js';
+import { BENCHMARKS_MD, writeBenchmarksSection } from './benchmarks-md.js';
 
-const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 export const WEB_START = '<!-- web-latency:start -->';
 export const WEB_END = '<!-- web-latency:end -->';
 const WIDTH = 640;
@@ -135,14 +133,7 @@ the pattern's font, over ${seconds} s.
 |---:|---:|---:|---:|---:|---:|
 | ${fmt(firstPictureMs)} ms | ${latencies.length}/${frames.length} | ${fmt(p50)} ms | ${fmt(p99)} ms | ${fmt(Math.min(...latencies))} ms | ${fmt(Math.max(...latencies))} ms |
 ${WEB_END}`;
-  let text = readFileSync(BENCHMARKS_MD, 'utf8');
-  const a = text.indexOf(WEB_START);
-  const b = text.indexOf(WEB_END);
-  text =
-    a >= 0 && b > a
-      ? text.slice(0, a) + section + text.slice(b + WEB_END.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(BENCHMARKS_MD, text);
+  writeBenchmarksSection(WEB_START, WEB_END, section);
   console.log(`wrote the web preview section of ${BENCHMARKS_MD}`);
 }
 
