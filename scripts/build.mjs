@@ -30,18 +30,22 @@ const VENDORED = [
   { name: 'mediabunny', licence: 'MPL-2.0' },
   { name: 'werift', licence: 'MIT' },
 ];
+/** What every bundle of the build shares: ESM for Node 20, licence comments kept. */
+const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  allowOverwrite: true,
+  legalComments: 'inline',
+  logLevel: 'warning',
+};
 const notes = [];
 for (const { name, licence } of VENDORED) {
   buildSync({
     entryPoints: [join(root, `src/vendor/${name}.ts`)],
     outfile: join(root, `dist/vendor/${name}.js`),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    allowOverwrite: true,
-    legalComments: 'inline',
-    logLevel: 'warning',
+    ...BUNDLE_OPTIONS,
     // CommonJS parts of a bundle call require() for Node's built-ins: give an ES module one.
     banner: {
       js: "import { createRequire as __vendorRequire } from 'node:module'; const require = __vendorRequire(import.meta.url);",
@@ -75,13 +79,7 @@ const BUNDLED_PACKAGES = new Set(['sdp-transform']);
 await build({
   entryPoints: [join(root, 'dist/index.js')],
   outfile: join(root, 'dist/index.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  allowOverwrite: true,
-  legalComments: 'inline',
-  logLevel: 'warning',
+  ...BUNDLE_OPTIONS,
   plugins: [
     {
       name: 'entry-externals',
