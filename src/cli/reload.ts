@@ -8,20 +8,17 @@
 // changes them says so in `restartNeeded` and the log, and applies the rest.
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import type { ApiReloadResult } from '../http/api.js';
 import { loadConfig, type PathSourceConfig, type ServeConfigFile } from './config.js';
 import type { PathTable } from './paths.js';
 
-/** What a reload did. */
-export interface ReloadResult {
+/**
+ * What a reload did: the API's answer (paths added, restarted, removed, kept; errors by path), with
+ * `ok` and `restartNeeded` always given.
+ */
+export interface ReloadResult extends ApiReloadResult {
   /** False when the file could not be read or is not valid (`error` says where): nothing changed. */
   ok: boolean;
-  error?: string;
-  added: string[];
-  restarted: string[];
-  removed: string[];
-  kept: string[];
-  /** Paths whose new source could not start, with the reason; a changed path's old source keeps serving. */
-  errors: Record<string, string>;
   /** Config keys whose change only a restart applies (the running server keeps the old values). */
   restartNeeded: string[];
 }
