@@ -87,9 +87,10 @@ export class UdpSendQueue {
       if (now >= sliceEnd && i < senders.length && now - enqueuedAt[i] <= this.maxDelayMs) break;
     }
     if (i >= senders.length) {
-      this.senders = [];
-      this.packets = [];
-      this.enqueuedAt = [];
+      // Emptied in place: the arrays keep their capacity for the next access unit.
+      senders.length = 0;
+      packets.length = 0;
+      enqueuedAt.length = 0;
       this.head = 0;
       this.lastBatch = undefined;
       this.scheduled = false;
