@@ -97,6 +97,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly announced = new WeakSet<Session>();
   private readonly ports: UdpPortPool;
   private readonly multicast: MulticastSenders;
+  private readonly transports: SocketTransportFactory;
   private readonly dispatcher: Dispatcher<RtspConnection>;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly cname = `smolrtsp-${randomBytes(4).toString('hex')}`;
@@ -125,6 +126,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       isIPv4(o.host) && o.host !== '0.0.0.0' ? o.host : undefined,
     );
     this.multicast.onSenderClosed = (info) => this.notify('multicastSenderClosed', info);
+    this.transports = new SocketTransportFactory(this.ports, o, this.multicast);
     // Advertise the configured timeout and enforce a little more: clients send keepalives late.
     this.sessionTable = new SessionTable(
       {
@@ -147,7 +149,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       findStream: (path) => this.streams.get(path),
       publishPoint: (stream) => this.publishPoints.get(stream),
       sessions: this.sessionTable,
-      transports: new SocketTransportFactory(this.ports, o, this.multicast),
+      transports: this.transports,
       hooks,
       limits: {
         allowUdpOverTls: o.tls?.allowUdp ?? false,
@@ -342,6 +344,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    */
   multicastSenders(): MulticastSenderInfo[] {
     return this.multicast.list();
+  }
+
+  /**
+   * The UDP fan-out's backlog: RTP batches (one per client per access unit) waiting to be sent, and
+   * performance.now() of the send that last emptied the queue. UDP is sent in slices that let the
+   * event loop run, so a fan-out reaches its last UDP client after `pushUnits` returns: at that time.
+   */
+  udpSendBacklog(): { pending: number; lastDrainedAt: number } {
+    const queue = this.transports.udpSendQueue;
+    return { pending: queue.pending, lastDrainedAt: queue.lastDrainedAt };
   }
 
   /** Open client sockets: RTSP connections, both halves of HTTP tunnels, WebSockets, and any not yet read. */

@@ -332,7 +332,7 @@ export interface TransportFactory<C> {
 /** The transports of a real server: TCP sockets of RTSP connections and UDP pairs from the pool. */
 export class SocketTransportFactory implements TransportFactory<RtspConnection> {
   /** One per server: its UDP clients' batches are sent in the order they were fanned out. */
-  private readonly udpSendQueue = new UdpSendQueue();
+  readonly udpSendQueue = new UdpSendQueue();
 
   constructor(
     private readonly ports: UdpPortPool,

@@ -37,6 +37,11 @@ export class UdpSendQueue {
   private lastBatch: readonly Buffer[] | undefined;
   private lastBatchAt = 0;
   private readonly runSlice = () => this.run();
+  /**
+   * performance.now() of the send that last emptied the queue (0: never): with the time a batch was
+   * fanned out, how long the UDP fan-out took to reach its last client.
+   */
+  lastDrainedAt = 0;
 
   constructor(options: UdpSendQueueOptions = {}) {
     this.sliceMs = options.sliceMs ?? 4;
@@ -87,6 +92,7 @@ export class UdpSendQueue {
       if (now >= sliceEnd && i < senders.length && now - enqueuedAt[i] <= this.maxDelayMs) break;
     }
     if (i >= senders.length) {
+      this.lastDrainedAt = now;
       // Emptied in place: the arrays keep their capacity for the next access unit.
       senders.length = 0;
       packets.length = 0;

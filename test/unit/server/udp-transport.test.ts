@@ -16,7 +16,7 @@ class FakeUdpSocket extends EventEmitter {
   closed = false;
 
   constructor(
-    private readonly counter: { sent: number },
+    private readonly counter: { sent: number; lastSentAt: number },
     private readonly costUs: number,
   ) {
     super();
@@ -29,6 +29,7 @@ class FakeUdpSocket extends EventEmitter {
     while (performance.now() < until);
     this.sentSeqs.push(readRtpHeader(packet).sequenceNumber);
     this.counter.sent++;
+    this.counter.lastSentAt = performance.now();
   }
 
   close(): void {
@@ -37,10 +38,10 @@ class FakeUdpSocket extends EventEmitter {
 }
 
 function transports(count: number, costUs: number, queue: UdpSendQueue) {
-  const counter = { sent: 0 };
+  const counter = { sent: 0, lastSentAt: 0 };
   const list = Array.from({ length: count }, (_, i) => {
     const rtp = new FakeUdpSocket(counter, costUs);
-    const rtcp = new FakeUdpSocket({ sent: 0 }, 0);
+    const rtcp = new FakeUdpSocket({ sent: 0, lastSentAt: 0 }, 0);
     const pair = { rtp: rtp as unknown as UdpSocket, rtcp: rtcp as unknown as UdpSocket, ports: [0, 1] };
     const t = new UdpTransport(
       pair as { rtp: UdpSocket; rtcp: UdpSocket; ports: [number, number] },
@@ -80,6 +81,8 @@ describe('UdpTransport sending', () => {
     const writer = new RtpBatchWriter({ payloadType: 96, ssrc: 1, initialSequence: 65500 });
     const first = batchOf(writer, 60, 1000);
     const second = batchOf(writer, 60, 4600);
+    assert.equal(queue.lastDrainedAt, 0);
+    const fannedOutAt = performance.now();
     for (const { t } of list) t.deliver(first, track);
     for (const { t } of list) t.deliver(second, track);
     const total = 40 * 120;
@@ -91,6 +94,14 @@ describe('UdpTransport sending', () => {
     assert.ok(
       sentAtFirstTurn >= 0 && sentAtFirstTurn < total,
       `sent at the loop's first turn: ${sentAtFirstTurn}`,
+    );
+    // When the queue emptied: the last client's last send, well after the fan-out returned.
+    await waitUntil(() => queue.pending === 0);
+    const afterLastSend = queue.lastDrainedAt - counter.lastSentAt;
+    assert.ok(afterLastSend >= 0 && afterLastSend < 5, `${afterLastSend} ms after the last send`);
+    assert.ok(
+      queue.lastDrainedAt - fannedOutAt >= (total * 20) / 1000,
+      `${queue.lastDrainedAt - fannedOutAt} ms`,
     );
     const expected = Array.from({ length: 120 }, (_, i) => (65500 + i) & 0xffff);
     for (const { t, rtp } of list) {
