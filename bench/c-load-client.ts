@@ -1,12 +1,8 @@
-// Builds bench/load-client.c with the system C compiler (once per source version, into a cache
-// directory) and drives it: start N sessions, mark the window, end it, read the JSON it reports.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Builds bench/load-client.c (bench/c-build.ts) and drives it: start N sessions, mark the window, end it, read the JSON it reports.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildCProgram } from './c-build.js';
 
 const SOURCE = fileURLToPath(new URL('./load-client.c', import.meta.url));
 
@@ -43,23 +39,9 @@ export interface CResult {
   errors: Record<string, number>;
 }
 
-/**
- * Path of the compiled client, or a reason it is not there (no `cc`, or it failed). Built into
- * $TMPDIR/smolrtsp-bench, named by the source's hash, so an edit rebuilds and a rerun does not.
- */
+/** Path of the compiled client, or a reason it is not there (no `cc`, or it failed). */
 export function buildCLoadClient(): { path: string } | { skipped: string } {
-  const src = readFileSync(SOURCE);
-  const hash = createHash('sha256').update(src).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), 'smolrtsp-bench');
-  const out = join(dir, `load-client-${hash}`);
-  if (existsSync(out)) return { path: out };
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${out}.${process.pid}`;
-  const r = spawnSync('cc', ['-O2', '-o', tmp, SOURCE], { encoding: 'utf8' });
-  if (r.error) return { skipped: `no C compiler (cc: ${r.error.message})` };
-  if (r.status !== 0) return { skipped: `cc failed: ${r.stderr.trim().split('\n').slice(0, 3).join(' ')}` };
-  renameSync(tmp, out);
-  return { path: out };
+  return buildCProgram(SOURCE);
 }
 
 export interface CClientOptions {
