@@ -14,6 +14,7 @@ import { h264FmtpFromParameterSets } from '../src/codecs/h264/sdp.js';
 import { RtpBatchWriter, type RtpPacketBatch } from '../src/rtp/batch.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
+import { cpuMsSince, PushTimes } from './push-times.js';
 
 const HARD_LIMIT_MS = Number(process.env.BENCH_SERVER_LIMIT_MS ?? 180_000);
 /** Seconds of stream prebuilt (the runner sets it to cover its whole run); 0.5 MB per second. */
@@ -174,6 +175,8 @@ let octets = 0;
 let delivered = 0;
 let maxLateMs = 0;
 let timer: NodeJS.Timeout | undefined;
+// Timed as bench/server.ts times pushUnits: from the frame's turn until the last write returned.
+const pushTimes = new PushTimes();
 
 function pushFrame(frame: RtpPacketBatch): void {
   if (frame.keyframe && waitingTcp.length + waitingUdp.length > 0) {
@@ -201,7 +204,11 @@ function tick(): void {
       send({ type: 'fatal', message: `the floor ran past its ${STREAM_SECONDS} s of prebuilt stream` });
       return;
     }
-    pushFrame(frames[n++]);
+    const frame = frames[n++];
+    const startedAt = performance.now();
+    const cpuAt = process.cpuUsage();
+    pushFrame(frame);
+    pushTimes.record(frame.keyframe, performance.now() - startedAt, cpuMsSince(cpuAt));
   }
   timer = setTimeout(tick, Math.max(0, t0 + n * intervalMs - performance.now()));
 }
@@ -223,6 +230,7 @@ function snapshot(): ServerSnapshot {
     frames: n,
     maxLateMs,
     eventLoopLateP99Ms: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
+    pushTimes: pushTimes.take(),
     sessions: tcpClients.length + udpClients.length + waitingTcp.length + waitingUdp.length,
     playing: tcpClients.length + udpClients.length,
     sessionPacketsSent: delivered,

@@ -1,5 +1,23 @@
 // Messages between the benchmark runner and the server child process (Node IPC channel).
 
+/**
+ * Per access unit pushed since the previous snapshot: from the push until the last client's write had
+ * returned (the fan-out is synchronous), ms; and the CPU time (user + system) each push took.
+ */
+export interface PushTimesSnapshot {
+  pushes: number;
+  pushToLastWriteP50Ms: number;
+  pushToLastWriteP99Ms: number;
+  pushToLastWriteMaxMs: number;
+  pushCpuP50Ms: number;
+  pushCpuP99Ms: number;
+  /** The same wall time, P frames and keyframes (IDR) apart. */
+  pushDeltaP50Ms: number;
+  pushDeltaP99Ms: number;
+  pushKeyframeP50Ms: number;
+  pushKeyframeMaxMs: number;
+}
+
 /** The server's state at one instant, taken between two frame pushes. */
 export interface ServerSnapshot {
   /** process.cpuUsage(), microseconds since the process started. */
@@ -24,15 +42,8 @@ export interface ServerSnapshot {
    * 10 ms sampling period (what a timer, a request or a socket waited beyond its turn).
    */
   eventLoopLateP99Ms: number;
-  /** (smolrtsp only; the floor packetized beforehand.) Access units pushed since the previous snapshot, and how long from each push until the last
-   *  client's write had returned (the synchronous fan-out), ms. */
-  pushes?: number;
-  pushToLastWriteP50Ms?: number;
-  pushToLastWriteP99Ms?: number;
-  pushToLastWriteMaxMs?: number;
-  /** CPU time (user + system) each of those pushes took, ms: the same without waits for a core. */
-  pushCpuP50Ms?: number;
-  pushCpuP99Ms?: number;
+  /** Push → last write since the previous snapshot (bench/push-times.ts). */
+  pushTimes?: PushTimesSnapshot;
   sessions: number;
   playing: number;
   /** Sums over the live sessions: packets handed to their transports, batches skipped (TCP lag). */

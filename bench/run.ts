@@ -4,7 +4,7 @@
 // and whether every client got every packet, and prints smolrtsp's CPU as a ratio to the floor's.
 // The clients are one C process (bench/load-client.c, built with `cc`); without a C compiler only
 // smolrtsp is measured, with the Node load client (bench/load-client.ts), and no ratio.
-// Options: --only tcp-500,udp-50  --seconds 10  --ramp 50  --repeat 1  --write / --no-write
+// Options: --only tcp-500,udp-50  --seconds 10  --ramp 50  --repeat 2  --write / --no-write
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCLoadClient, CLoadClient } from './c-load-client.js';
-import type { FromServer, ServerReady, ServerSnapshot, ToServer } from './ipc.js';
+import type { FromServer, PushTimesSnapshot, ServerReady, ServerSnapshot, ToServer } from './ipc.js';
 import { LoadClient, UDP_RECV_BUFFER, UdpPairAllocator } from './load-client.js';
 
 interface Scenario {
@@ -80,11 +80,8 @@ interface Result {
   serverRssMiB: number;
   serverElu: number;
   serverMaxLateMs: number;
-  /** Push → last client's write returned, per access unit in the window, ms. */
-  pushP50Ms: number;
-  pushP99Ms: number;
-  pushCpuP50Ms: number;
-  pushCpuP99Ms: number;
+  /** Push → last client's write returned, per access unit in the window (both servers time it). */
+  push?: PushTimesSnapshot;
   playP50Ms: number;
   playMaxMs: number;
   setupP50Ms: number;
@@ -128,8 +125,9 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: npm run bench:fanout -- [--only tcp-50,tcp-200,tcp-500,udp-50,udp-200,tcp-3000] [--seconds 10] [--ramp 50]\n' +
-        '                              [--repeat 1] [--write|--no-write]\n' +
-        'Each scenario runs against smolrtsp and the floor (bench/floor.ts) with the C load client.\n' +
+        '                              [--repeat 2] [--write|--no-write]\n' +
+        'Each scenario runs against smolrtsp and the floor (bench/floor.ts) with the C load client,\n' +
+        '--repeat times (the first server alternates); the ratio over all runs is printed at the end.\n' +
         'BENCHMARKS.md is rewritten after a full default run (all scenarios, 10 s), or with --write.\n' +
         'BENCH_CPU_PROFILE=out.cpuprofile: the server writes a V8 CPU profile of the window (one scenario);\n' +
         'summarise it with: node --import tsx bench/profile-summary.ts out.cpuprofile\n' +
@@ -150,7 +148,7 @@ function parseOptions(): Options {
   const scenarios = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
   const seconds = Number(values.seconds ?? 10);
   const ramp = Number(values.ramp ?? 50);
-  const repeat = Number(values.repeat ?? 1);
+  const repeat = Number(values.repeat ?? 2);
   if (!(seconds >= 1 && seconds <= 120)) throw new Error('--seconds must be 1..120');
   if (!(Number.isInteger(ramp) && ramp >= 1 && ramp <= 1000)) throw new Error('--ramp must be 1..1000');
   if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 5)) throw new Error('--repeat must be 1..5');
@@ -261,10 +259,6 @@ function emptyResult(scenario: Scenario, server: ServerKind, client: 'c' | 'node
     serverRssMiB: Number.NaN,
     serverElu: Number.NaN,
     serverMaxLateMs: Number.NaN,
-    pushP50Ms: Number.NaN,
-    pushP99Ms: Number.NaN,
-    pushCpuP50Ms: Number.NaN,
-    pushCpuP99Ms: Number.NaN,
     playP50Ms: Number.NaN,
     playMaxMs: Number.NaN,
     setupP50Ms: Number.NaN,
@@ -336,11 +330,7 @@ function applyWindow(r: Result, s0: ServerSnapshot, s1: ServerSnapshot, ready: S
   r.serverElu = dActive / (dActive + dIdle);
   r.serverMaxLateMs = s1.maxLateMs;
   r.eventLoopLateP99Ms = s1.eventLoopLateP99Ms;
-  // The floor reports no pushes (it packetized beforehand).
-  r.pushP50Ms = s1.pushToLastWriteP50Ms ?? Number.NaN;
-  r.pushP99Ms = s1.pushToLastWriteP99Ms ?? Number.NaN;
-  r.pushCpuP50Ms = s1.pushCpuP50Ms ?? Number.NaN;
-  r.pushCpuP99Ms = s1.pushCpuP99Ms ?? Number.NaN;
+  r.push = s1.pushTimes;
   r.sent = s1.packets - s0.packets;
   r.frames = s1.frames - s0.frames;
   r.mbps = ((s1.octets - s0.octets) * 8) / (r.frames / ready.fps) / 1e6;
@@ -533,9 +523,9 @@ async function runScenario(sc: Scenario, o: Options, kind: ServerKind, binary?: 
 
 // ---- output ----
 
-const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const f0 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(0) : '-');
+const f1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '-');
 const pct = (cpuS: number, windowS: number) =>
   Number.isFinite(cpuS) && windowS > 0 ? (100 * cpuS) / windowS : NaN;
 
@@ -615,6 +605,36 @@ function textTable(results: Result[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Per scenario, over every run: smolrtsp's server CPU per delivered packet over the floor's, from
+ * the sums (a run's ratio moves by ±15% with what else the machine does; the runs alternate which
+ * server goes first, so a drift in load does not favour one).
+ */
+const RATIO_HEADERS = ['scenario', 'runs', 'ratio per run', 'ratio over all runs', 'every packet, every run'];
+
+function ratioRows(results: Result[]): string[][] {
+  const rows: string[][] = [];
+  for (const name of [...new Set(results.map((r) => r.scenario.name))]) {
+    const of = (kind: ServerKind) =>
+      results.filter(
+        (r) => r.scenario.name === name && r.server === kind && r.client === 'c' && !isErrorRow(r),
+      );
+    const smol = of('smolrtsp');
+    const floor = of('floor');
+    if (smol.length === 0 || floor.length === 0) continue;
+    const perPacket = (list: Result[]) =>
+      list.reduce((a, r) => a + r.serverCpuS, 0) / list.reduce((a, r) => a + r.delivered, 0);
+    rows.push([
+      name,
+      String(smol.length),
+      smol.map((r) => `${f2(r.ratio)}×`).join(', '),
+      `${f2(perPacket(smol) / perPacket(floor))}×`,
+      [...smol, ...floor].every(everyPacket) ? 'yes' : 'NO',
+    ]);
+  }
+  return rows;
+}
+
 function markdownTable(headers: string[], rows: string[][]): string {
   const line = (r: string[]) => `| ${r.join(' | ')} |`;
   return [line(headers), line(headers.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join(
@@ -634,6 +654,7 @@ const DETAIL_HEADERS = [
   'frame timer late max ms',
   'push→last write p50 / p99 ms',
   'its CPU p50 / p99 ms',
+  'push→last write, P frames p50 / p99, IDR p50 / max ms',
   'packets to transports / N × sent',
   'dropped batches',
   'tail ms',
@@ -653,8 +674,9 @@ function detailRow(r: Result): string[] {
     `${f1((r.stream?.rssBytes ?? Number.NaN) / 2 ** 20)} / ${f1(r.serverRssMiB)}`,
     `${f0(100 * r.serverElu)}%`,
     f1(r.serverMaxLateMs),
-    `${f2(r.pushP50Ms)} / ${f2(r.pushP99Ms)}`,
-    `${f2(r.pushCpuP50Ms)} / ${f2(r.pushCpuP99Ms)}`,
+    `${f2(r.push?.pushToLastWriteP50Ms)} / ${f2(r.push?.pushToLastWriteP99Ms)}`,
+    `${f2(r.push?.pushCpuP50Ms)} / ${f2(r.push?.pushCpuP99Ms)}`,
+    `${f2(r.push?.pushDeltaP50Ms)} / ${f2(r.push?.pushDeltaP99Ms)}, ${f2(r.push?.pushKeyframeP50Ms)} / ${f2(r.push?.pushKeyframeMaxMs)}`,
     `${r.delivered} / ${r.expectedDelivered}`,
     String(r.droppedBatches),
     Number.isFinite(r.tailMs) ? f0(r.tailMs) : `> ${DRAIN_MS}`,
@@ -722,10 +744,10 @@ function writeBenchmarksMd(results: Result[], o: Options, totalS: number): void 
 
 Produced by \`npm run bench\` (bench/run.ts; the fan-out part took ${(totalS / 60).toFixed(1)} minutes). Last run: ${m.date}.
 
-\`npm run bench:fanout -- --only tcp-500,udp-50 --seconds 10 --ramp 50 --repeat 1\` runs a subset; this file
-is rewritten after a full default run, or with \`--write\` (\`--no-write\` never). A full default run is
-6 scenarios × 2 servers, each about 15 s (start, ramp, 10 s window, tail, teardown) and about 45 s for
-3,000 clients: about 4 minutes.
+\`npm run bench:fanout -- --only tcp-500,udp-50 --seconds 10 --ramp 50 --repeat 1\` runs a subset once; this
+file is rewritten after a full default run, or with \`--write\` (\`--no-write\` never). A full default run is
+6 scenarios × 2 servers × 2 runs, each about 15 s (start, ramp, 10 s window, tail, teardown) and about 45 s
+for 3,000 clients: about 8 minutes.
 
 ## Machine
 
@@ -740,7 +762,12 @@ is rewritten after a full default run, or with \`--write\` (\`--no-write\` never
 ## Fan-out: smolrtsp beside the floor
 
 Absolute CPU times move between machines and days (by 2× on a shared box); the ratio to the floor,
-measured side by side in the same run against the same load client, does not. Read the ratio first.
+measured side by side in the same run against the same load client, does not. Read the ratio first:
+server CPU per packet delivered, smolrtsp's over the floor's, per run and over all ${o.repeat} runs of a scenario.
+
+${markdownTable(RATIO_HEADERS, ratioRows(results))}
+
+Every run:
 
 ${markdownTable(HEADERS, results.map(row))}
 
@@ -809,7 +836,10 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
 - "push→last write" is how long \`pushUnits\` takes: packetizing the access unit once and writing it
   to every client (the fan-out is synchronous, so when it returns every client's \`socket.write\`
   has returned); "its CPU" is the same in CPU time, without the waits for a core a loaded machine
-  adds. At 500 TCP clients nearly all of it is the kernel's write (see "TCP fan-out profile").
+  adds. The floor times its write loop the same way. P frames and IDRs (about three times the
+  bytes) are apart in the column after. At 500 TCP clients nearly all of it is the kernel's write
+  (see "TCP fan-out profile"); "Push → last write: the kernel's floor" below times the same writes
+  from C, with one and two threads.
 - connect→PLAY is connect, DESCRIBE, SETUP and PLAY: PLAY is answered at once, and each client's
   first packet is the start of the next IDR (checked: "first packet starts an IDR"), so its first
   picture decodes. How long that keyframe takes to come is measured apart, for 1 s and 4 s GOPs,
@@ -892,6 +922,11 @@ async function main(): Promise<void> {
   }
   const totalS = (performance.now() - t0) / 1000;
   console.log(`\n== summary (${o.seconds} s window, ${totalS.toFixed(0)} s in all)\n${textTable(results)}`);
+  const ratios = ratioRows(results);
+  if (ratios.length > 0) {
+    console.log(`\n== ratio to the floor, server CPU per packet\n${RATIO_HEADERS.join(' | ')}`);
+    for (const r of ratios) console.log(r.join(' | '));
+  }
   const clientHeavy = results.filter((r) => pct(r.loadCpuS, r.windowSec) > 85).map((r) => r.scenario.name);
   if (clientHeavy.length > 0) {
     console.log(`note: the load client was near a full core in ${clientHeavy.join(', ')}`);

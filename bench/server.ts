@@ -9,6 +9,7 @@ import { createServer } from '../src/server/rtsp-server.js';
 import { TcpInterleavedTransport } from '../src/server/transports.js';
 import { buildSyntheticStream } from './frames.js';
 import type { FromServer, ServerSnapshot, ToServer } from './ipc.js';
+import { cpuMsSince, PushTimes } from './push-times.js';
 
 const HARD_LIMIT_MS = Number(process.env.BENCH_SERVER_LIMIT_MS ?? 180_000);
 /** When set: a V8 CPU profile of the measured window only (.cpuprofile, opens in Chrome DevTools). */
@@ -80,38 +81,39 @@ const t0 = performance.now();
 let n = 0;
 let maxLateMs = 0;
 let timer: NodeJS.Timeout | undefined;
-// Push → last packet written, per access unit, since the last snapshot (ms). The fan-out is
-// synchronous: every client's socket.write has returned (its bytes are in the kernel, or queued in
-// Node for a client that is behind) when pushUnits returns, so the time pushUnits takes is that
-// latency: packetizing once plus the writes to every client.
-// The same in CPU time (process.cpuUsage, user + system): what it costs, without the time the
-// process waited for a core, so it reads the same on a loaded machine as on a quiet one.
-const pushMs = new Float64Array(4096);
-const pushCpuMs = new Float64Array(4096);
-let pushCount = 0;
+// Push → last packet written, per access unit. TCP: the fan-out is synchronous, every client's
+// socket.write has returned (its bytes are in the kernel, or queued in Node for a client that is
+// behind) when pushUnits returns, so the time pushUnits takes is that latency. UDP is sent in slices
+// after pushUnits returns (the server's send queue): until the queue last emptied after the push.
+// The CPU time is then the process's until that moment, whatever else it ran in between.
+const pushTimes = new PushTimes();
+/** Records a push whose UDP sends are queued once the queue has emptied (checked each loop turn). */
+function timeUdpDrain(keyframe: boolean, startedAt: number, cpuAt: NodeJS.CpuUsage): void {
+  const check = () => {
+    const backlog = server.udpSendBacklog();
+    if (backlog.pending > 0) setImmediate(check);
+    else pushTimes.record(keyframe, backlog.lastDrainedAt - startedAt, cpuMsSince(cpuAt));
+  };
+  setImmediate(check);
+}
+
 function tick(): void {
   const now = performance.now();
   const late = now - (t0 + n * intervalMs);
   if (late > maxLateMs) maxLateMs = late;
   while (t0 + n * intervalMs <= now) {
-    const pushedAt = performance.now();
+    const keyframe = n % source.gop === 0;
+    const startedAt = performance.now();
     const cpuAt = process.cpuUsage();
-    track.pushUnits(n % source.gop === 0 ? source.keyframe : source.delta, { pts: n * ptsStepUs });
-    if (pushCount < pushMs.length) {
-      pushMs[pushCount] = performance.now() - pushedAt;
-      const cpu = process.cpuUsage(cpuAt);
-      pushCpuMs[pushCount++] = (cpu.user + cpu.system) / 1000;
-    }
+    track.pushUnits(keyframe ? source.keyframe : source.delta, { pts: n * ptsStepUs });
+    if (server.udpSendBacklog().pending === 0) {
+      pushTimes.record(keyframe, performance.now() - startedAt, cpuMsSince(cpuAt));
+    } else timeUdpDrain(keyframe, startedAt, cpuAt);
     n++;
   }
   timer = setTimeout(tick, Math.max(0, t0 + n * intervalMs - performance.now()));
 }
 tick();
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
 
 let profiler: InspectorSession | undefined;
 async function startProfile(): Promise<void> {
@@ -131,9 +133,6 @@ async function stopProfile(): Promise<void> {
 }
 
 function snapshot(): ServerSnapshot {
-  const pushes = pushMs.slice(0, pushCount).sort();
-  const pushesCpu = pushCpuMs.slice(0, pushCount).sort();
-  pushCount = 0;
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
   let playing = 0;
@@ -158,12 +157,7 @@ function snapshot(): ServerSnapshot {
     frames: track.stats.accessUnits,
     maxLateMs,
     eventLoopLateP99Ms: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
-    pushes: pushes.length,
-    pushToLastWriteP50Ms: percentile(pushes, 0.5),
-    pushToLastWriteP99Ms: percentile(pushes, 0.99),
-    pushToLastWriteMaxMs: percentile(pushes, 1),
-    pushCpuP50Ms: percentile(pushesCpu, 0.5),
-    pushCpuP99Ms: percentile(pushesCpu, 0.99),
+    pushTimes: pushTimes.take(),
     sessions: sessions.length,
     playing,
     sessionPacketsSent,
