@@ -859,15 +859,15 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
   some of it, not all).
 `;
   // Keep every section the other benches write (between their <!-- NAME:start/end --> markers).
-  let latency = '';
+  let kept = '';
   try {
     const old = readFileSync(BENCHMARKS_MD, 'utf8');
     for (const m of old.matchAll(/<!-- ([a-z0-9-]+):start -->[\s\S]*?<!-- \1:end -->/g))
-      latency += `\n${m[0]}\n`;
+      kept += `\n${m[0]}\n`;
   } catch {
     // No file yet.
   }
-  writeFileSync(BENCHMARKS_MD, text + latency);
+  writeFileSync(BENCHMARKS_MD, text + kept);
   console.log(`\nwrote ${BENCHMARKS_MD}`);
 }
 
