@@ -388,10 +388,10 @@ async function measureC(sc: Scenario, o: Options, st: RunState, r: Result, binar
 
   r.loadAvg = loadavg()[0];
   const t0 = performance.now();
-  const s0 = await server.snapshot();
+  const s0 = await server.snapshot('window-start');
   client.mark(s0.nextSeq);
   await sleep(o.seconds * 1000);
-  const s1 = await server.snapshot();
+  const s1 = await server.snapshot('window-end');
   const t1 = performance.now();
   r.windowSec = (t1 - t0) / 1000;
   const res = await client.end(s1.nextSeq);
