@@ -836,8 +836,10 @@ client raises its own soft limit (clients × 1 or × 3 + 64).
 - "push→last write" is how long \`pushUnits\` takes: packetizing the access unit once and writing it
   to every client (the fan-out is synchronous, so when it returns every client's \`socket.write\`
   has returned); "its CPU" is the same in CPU time, without the waits for a core a loaded machine
-  adds. The floor times its write loop the same way. P frames and IDRs (about three times the
-  bytes) are apart in the column after. At 500 TCP clients nearly all of it is the kernel's write
+  adds. The floor times its write loop the same way. smolrtsp sends UDP in slices after
+  \`pushUnits\` returns: a UDP row runs until its send queue last emptied (\`server.udpSendBacklog()\`),
+  and its CPU is the process's until then. P frames and IDRs (about three times the bytes) are apart
+  in the column after. At 500 TCP clients nearly all of it is the kernel's write
   (see "TCP fan-out profile"); "Push → last write: the kernel's floor" below times the same writes
   from C, with one and two threads.
 - connect→PLAY is connect, DESCRIBE, SETUP and PLAY: PLAY is answered at once, and each client's
