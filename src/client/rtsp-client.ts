@@ -220,6 +220,12 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   private fellBackToTcp = false;
   private readonly ssrc = randomInt(1, 0xffffffff);
   private readonly queues = new Set<UnitQueue>();
+  /**
+   * Units delivered during the first start() while no units() reader exists: the first RTP can come
+   * in the same TCP segment as the PLAY answer, or over UDP before it, so it is delivered before the
+   * caller can call units(). Kept for a units() called in the turn start() resolves in, then dropped.
+   */
+  private early: UnitQueue | undefined;
   private started = false;
   private closed = false;
   private reconnecting = false;
@@ -262,8 +268,16 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** OPTIONS, DESCRIBE, SETUP and PLAY; resolves with the tracks set up. */
   async start(): Promise<ClientTrack[]> {
-    const tracks = await this.establish();
+    if (this.queues.size === 0) this.early = new UnitQueue(this.options.maxQueuedUnits ?? 2000);
+    let tracks: ClientTrack[];
+    try {
+      tracks = await this.establish();
+    } catch (error) {
+      this.early = undefined;
+      throw error;
+    }
     this.started = true;
+    if (this.early) setImmediate(() => (this.early = undefined));
     return tracks;
   }
 
@@ -473,6 +487,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** The depacketized units, in arrival order, from now until the client closes. */
   units(): AsyncIterableIterator<RtspClientUnit> {
     const queue = new UnitQueue(this.options.maxQueuedUnits ?? 2000);
+    if (this.early) {
+      queue.items = this.early.items;
+      queue.dropped = this.early.dropped;
+      this.early = undefined;
+    }
     if (this.closed) queue.end();
     else this.queues.add(queue);
     const iterator: AsyncIterableIterator<RtspClientUnit> = {
@@ -767,6 +786,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   private deliver(unit: RtspClientUnit): void {
+    if (this.early && this.queues.size === 0) this.early.push(unit);
     for (const q of this.queues) q.push(unit);
     this.emit('unit', unit);
   }
