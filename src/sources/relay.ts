@@ -12,6 +12,9 @@ import { withoutUserInfo } from '../protocol/url.js';
 import { SenderTimeline, type SenderTrackTimeline } from '../rtp/sender-timeline.js';
 import type { Source, SourceEvents } from './source.js';
 
+/** Units held from an upstream's PLAY answer until the relay's tracks exist (a GOP or so). */
+const MAX_EARLY_UNITS = 300;
+
 /**
  * Lower transport to the upstream: 'auto' tries UDP and falls back to TCP when the UDP SETUP is
  * refused or UDP carries no RTP after PLAY (see `RtspClientTransport`).
@@ -186,9 +189,21 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     if (stream.tracks.length === 0) stream.setUnavailable('relay: connecting to the upstream');
     let tracks: ClientTrack[];
     let client: RtspClient;
+    // The upstream's first units can come with its PLAY answer, before start() resolves and the
+    // routes exist: held until then (that first keyframe is what the players start from).
+    let early: RtspClientUnit[] | undefined;
     for (;;) {
-      client = this.newClient(gen);
-      this.client = client;
+      const attempt = this.newClient(gen);
+      client = attempt;
+      this.client = attempt;
+      const held: RtspClientUnit[] = [];
+      early = held;
+      attempt.on('unit', (unit) => {
+        if (!current() || this.client !== attempt) return;
+        if (early === held) {
+          if (held.length < MAX_EARLY_UNITS) held.push(unit);
+        } else this.onUnit(unit);
+      });
       try {
         tracks = await client.start();
         if (!current()) {
@@ -237,9 +252,6 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
         timeline: this.timeline.track(last === undefined ? undefined : last + 1000),
       });
     }
-    client.on('unit', (unit) => {
-      if (current()) this.onUnit(unit);
-    });
     client.on('reconnect', (info) => {
       if (!current()) return;
       const reason = info.error.message;
@@ -255,6 +267,9 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     client.on('error', () => {
       // Reported through `reconnect` (with the attempt and delay).
     });
+    const held = early ?? [];
+    early = undefined;
+    for (const unit of held) this.onUnit(unit);
     stream.setAvailable();
     this.emit('info', `upstream playing: ${tracks.map((t) => t.codec).join(', ')}`);
   }

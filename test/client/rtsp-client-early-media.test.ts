@@ -3,87 +3,9 @@
 // still be read before it. Those first packets are the keyframe a player starts from; units() called
 // as soon as start() resolves must begin with it.
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { RtspClient, type RtspClientUnit } from '../../src/client/rtsp-client.js';
-import { H264Packetizer } from '../../src/codecs/h264/packetizer.js';
-import { h264FmtpFromParameterSets } from '../../src/codecs/h264/sdp.js';
-import { RtspParser } from '../../src/protocol/parser.js';
-import { serializeResponse } from '../../src/protocol/serializer.js';
-import { RtpBatchWriter, type RtpPacketBatch } from '../../src/rtp/batch.js';
-import { sampleParameterSets } from '../helpers/synthetic.js';
-
-const { sps, pps } = sampleParameterSets();
-
-/** Frame n: a keyframe (SPS, PPS, a 3000-byte IDR: FU-A) for n = 0, a small P slice after. */
-function frame(n: number): Buffer[] {
-  const slice = Buffer.alloc(n === 0 ? 3000 : 300, n);
-  slice[0] = n === 0 ? 0x65 : 0x41;
-  slice.writeUInt32BE(n, 1);
-  return n === 0 ? [sps, pps, slice] : [slice];
-}
-
-/**
- * Answers OPTIONS, DESCRIBE, SETUP and PLAY. On PLAY over TCP it writes the answer and frames 0 and 1
- * in one write; over UDP it sends frames 0 and 1 first and answers 50 ms later.
- */
-async function eagerServer(): Promise<{ url: string; close: () => void }> {
-  const packetizer = new H264Packetizer({ mtu: 1400 });
-  const writer = new RtpBatchWriter({ payloadType: 96, ssrc: 0x5eed, initialSequence: 100 });
-  const batches: RtpPacketBatch[] = [0, 1].map((n) => packetizer.packetize(frame(n), n * 3600, writer));
-  const sdp =
-    'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=eager\r\nt=0 0\r\n' +
-    `m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 ${h264FmtpFromParameterSets(sps, pps)}\r\n` +
-    'a=control:track1\r\n';
-  const udp = createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const conns = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    conns.add(socket);
-    socket.on('close', () => conns.delete(socket));
-    socket.on('error', () => {});
-    const parser = new RtspParser();
-    let clientRtpPort = 0;
-    socket.on('data', (chunk) => {
-      for (const m of parser.push(chunk)) {
-        if (m.kind !== 'request') continue;
-        const headers: Record<string, string> = { CSeq: m.headers.get('cseq') ?? '0' };
-        let body: Buffer | undefined;
-        if (m.method === 'OPTIONS') headers.Public = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN';
-        if (m.method === 'DESCRIBE') {
-          headers['Content-Type'] = 'application/sdp';
-          body = Buffer.from(sdp);
-        }
-        if (m.method === 'SETUP') {
-          headers.Session = 'e4e4;timeout=60';
-          const ports = /client_port=(\d+)-(\d+)/.exec(m.headers.get('transport') ?? '');
-          if (ports) {
-            clientRtpPort = Number(ports[1]);
-            const own = udp.address().port;
-            headers.Transport = `RTP/AVP;unicast;client_port=${ports[1]}-${ports[2]};server_port=${own}-${own + 1}`;
-          } else headers.Transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
-        }
-        const answer = serializeResponse({ status: 200, headers, body });
-        if (m.method !== 'PLAY') socket.write(answer);
-        else if (clientRtpPort === 0) socket.write(Buffer.concat([answer, ...batches.map((b) => b.framed)]));
-        else {
-          for (const b of batches) for (const p of b.packets) udp.send(p, clientRtpPort, '127.0.0.1');
-          setTimeout(() => socket.write(answer), 50);
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `rtsp://127.0.0.1:${(server.address() as AddressInfo).port}/cam`,
-    close: () => {
-      for (const c of conns) c.destroy();
-      server.close();
-      udp.close();
-    },
-  };
-}
+import { eagerServer, eagerFrame as frame } from '../helpers/eager-rtsp-server.js';
 
 async function firstTwo(client: RtspClient): Promise<RtspClientUnit[]> {
   const got: RtspClientUnit[] = [];
