@@ -610,6 +610,11 @@ function textTable(results: Result[]): string {
  * the sums (a run's ratio moves by ±15% with what else the machine does; the runs alternate which
  * server goes first, so a drift in load does not favour one).
  */
+/** Server CPU seconds per packet handed to the clients, over the runs given. */
+function cpuPerPacket(runs: Result[]): number {
+  return runs.reduce((a, r) => a + r.serverCpuS, 0) / runs.reduce((a, r) => a + r.delivered, 0);
+}
+
 const RATIO_HEADERS = ['scenario', 'runs', 'ratio per run', 'ratio over all runs', 'every packet, every run'];
 
 function ratioRows(results: Result[]): string[][] {
@@ -622,13 +627,11 @@ function ratioRows(results: Result[]): string[][] {
     const smol = of('smolrtsp');
     const floor = of('floor');
     if (smol.length === 0 || floor.length === 0) continue;
-    const perPacket = (list: Result[]) =>
-      list.reduce((a, r) => a + r.serverCpuS, 0) / list.reduce((a, r) => a + r.delivered, 0);
     rows.push([
       name,
       String(smol.length),
       smol.map((r) => `${f2(r.ratio)}×`).join(', '),
-      `${f2(perPacket(smol) / perPacket(floor))}×`,
+      `${f2(cpuPerPacket(smol) / cpuPerPacket(floor))}×`,
       [...smol, ...floor].every(everyPacket) ? 'yes' : 'NO',
     ]);
   }
@@ -906,7 +909,7 @@ async function main(): Promise<void> {
         const floor = byKind.get('floor')!;
         // Per packet handed to the clients: the same as the CPU ratio when both windows hold the same
         // packets, and fair when one server's window ran longer or it fell behind.
-        smol.ratio = smol.serverCpuS / smol.delivered / (floor.serverCpuS / floor.delivered);
+        smol.ratio = cpuPerPacket([smol]) / cpuPerPacket([floor]);
         pair = [smol, floor];
       } else pair = [await runScenario(sc, o, 'smolrtsp')];
       results.push(...pair);

@@ -486,12 +486,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** The depacketized units, in arrival order, from now until the client closes. */
   units(): AsyncIterableIterator<RtspClientUnit> {
-    const queue = new UnitQueue(this.options.maxQueuedUnits ?? 2000);
-    if (this.early) {
-      queue.items = this.early.items;
-      queue.dropped = this.early.dropped;
-      this.early = undefined;
-    }
+    // The first reader takes over what came with the PLAY answer (see `early`).
+    const queue = this.early ?? new UnitQueue(this.options.maxQueuedUnits ?? 2000);
+    this.early = undefined;
     if (this.closed) queue.end();
     else this.queues.add(queue);
     const iterator: AsyncIterableIterator<RtspClientUnit> = {

@@ -191,18 +191,16 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     let client: RtspClient;
     // The upstream's first units can come with its PLAY answer, before start() resolves and the
     // routes exist: held until then (that first keyframe is what the players start from).
-    let early: RtspClientUnit[] | undefined;
+    let held: RtspClientUnit[] | undefined;
     for (;;) {
       const attempt = this.newClient(gen);
       client = attempt;
       this.client = attempt;
-      const held: RtspClientUnit[] = [];
-      early = held;
+      held = [];
       attempt.on('unit', (unit) => {
         if (!current() || this.client !== attempt) return;
-        if (early === held) {
-          if (held.length < MAX_EARLY_UNITS) held.push(unit);
-        } else this.onUnit(unit);
+        if (held === undefined) this.onUnit(unit);
+        else if (held.length < MAX_EARLY_UNITS) held.push(unit);
       });
       try {
         tracks = await client.start();
@@ -267,9 +265,9 @@ export class RelaySource extends EventEmitter<SourceEvents> implements Source {
     client.on('error', () => {
       // Reported through `reconnect` (with the attempt and delay).
     });
-    const held = early ?? [];
-    early = undefined;
-    for (const unit of held) this.onUnit(unit);
+    const early = held ?? [];
+    held = undefined;
+    for (const unit of early) this.onUnit(unit);
     stream.setAvailable();
     this.emit('info', `upstream playing: ${tracks.map((t) => t.codec).join(', ')}`);
   }

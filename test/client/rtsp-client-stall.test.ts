@@ -2,71 +2,41 @@
 // as GStreamer's rtsp-server does) is lost after mediaTimeoutMs: the client reconnects instead of
 // waiting forever. A session that keeps sending is never touched.
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { RtspClient } from '../../src/client/rtsp-client.js';
-import { RtspParser } from '../../src/protocol/parser.js';
-import { serializeResponse } from '../../src/protocol/serializer.js';
+import { startScriptedRtspServer } from '../helpers/scripted-rtsp-server.js';
 import { startTestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Answers OPTIONS, DESCRIBE, SETUP (interleaved), PLAY; sends RTP only to the first `sendTo` connections. */
+/** Answers OPTIONS, DESCRIBE, SETUP (interleaved), PLAY; after each PLAY, ten RTP packets and then silence. */
 async function stallingServer(): Promise<{ url: string; plays: () => number; close: () => void }> {
   const sdp =
     'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=stall\r\nt=0 0\r\n' +
     'm=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:track1\r\n';
   let plays = 0;
-  const conns = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    conns.add(socket);
-    socket.on('close', () => conns.delete(socket));
-    socket.on('error', () => {});
-    const parser = new RtspParser();
-    socket.on('data', (chunk) => {
-      for (const m of parser.push(chunk)) {
-        if (m.kind !== 'request') continue;
-        const headers: Record<string, string> = { CSeq: m.headers.get('cseq') ?? '0' };
-        let body: Buffer | undefined;
-        if (m.method === 'OPTIONS') headers.Public = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN';
-        if (m.method === 'DESCRIBE') {
-          headers['Content-Type'] = 'application/sdp';
-          body = Buffer.from(sdp);
-        }
-        if (m.method === 'SETUP') {
-          headers.Session = 'a1b2c3;timeout=60';
-          headers.Transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
-        }
-        socket.write(serializeResponse({ status: 200, headers, body }));
-        if (m.method === 'PLAY') {
-          plays++;
-          // Ten packets, then silence on a connection that stays open.
-          for (let i = 0; i < 10; i++) {
-            const rtp = Buffer.alloc(12 + 160, 0xff);
-            rtp[0] = 0x80;
-            rtp[1] = 0x80;
-            rtp.writeUInt16BE(i, 2);
-            rtp.writeUInt32BE(i * 160, 4);
-            rtp.writeUInt32BE(0x1234, 8);
-            const frame = Buffer.alloc(4);
-            frame[0] = 0x24;
-            frame[1] = 0;
-            frame.writeUInt16BE(rtp.length, 2);
-            socket.write(Buffer.concat([frame, rtp]));
-          }
-        }
+  const server = await startScriptedRtspServer({
+    sdp,
+    onPlay({ socket }, answer) {
+      socket.write(answer);
+      plays++;
+      // Ten packets, then silence on a connection that stays open.
+      for (let i = 0; i < 10; i++) {
+        const rtp = Buffer.alloc(12 + 160, 0xff);
+        rtp[0] = 0x80;
+        rtp[1] = 0x80;
+        rtp.writeUInt16BE(i, 2);
+        rtp.writeUInt32BE(i * 160, 4);
+        rtp.writeUInt32BE(0x1234, 8);
+        const frame = Buffer.alloc(4);
+        frame[0] = 0x24;
+        frame[1] = 0;
+        frame.writeUInt16BE(rtp.length, 2);
+        socket.write(Buffer.concat([frame, rtp]));
       }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `rtsp://127.0.0.1:${(server.address() as AddressInfo).port}/cam`,
-    plays: () => plays,
-    close: () => {
-      for (const c of conns) c.destroy();
-      server.close();
     },
-  };
+  });
+  return { url: server.url, plays: () => plays, close: server.close };
 }
 
 describe('RtspClient media watchdog', () => {

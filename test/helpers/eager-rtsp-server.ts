@@ -3,12 +3,10 @@
 // datagrams overtaking the TCP segment), and a client or relay that is not ready for it loses the
 // keyframe it should start from.
 import { createSocket } from 'node:dgram';
-import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { H264Packetizer } from '../../src/codecs/h264/packetizer.js';
 import { h264FmtpFromParameterSets } from '../../src/codecs/h264/sdp.js';
-import { RtspParser } from '../../src/protocol/parser.js';
-import { serializeResponse } from '../../src/protocol/serializer.js';
 import { RtpBatchWriter, type RtpPacketBatch } from '../../src/rtp/batch.js';
+import { startScriptedRtspServer } from './scripted-rtsp-server.js';
 import { sampleParameterSets } from './synthetic.js';
 
 const { sps, pps } = sampleParameterSets();
@@ -35,47 +33,20 @@ export async function eagerServer(): Promise<{ url: string; close: () => void }>
     'a=control:track1\r\n';
   const udp = createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const conns = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    conns.add(socket);
-    socket.on('close', () => conns.delete(socket));
-    socket.on('error', () => {});
-    const parser = new RtspParser();
-    let clientRtpPort = 0;
-    socket.on('data', (chunk) => {
-      for (const m of parser.push(chunk)) {
-        if (m.kind !== 'request') continue;
-        const headers: Record<string, string> = { CSeq: m.headers.get('cseq') ?? '0' };
-        let body: Buffer | undefined;
-        if (m.method === 'OPTIONS') headers.Public = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN';
-        if (m.method === 'DESCRIBE') {
-          headers['Content-Type'] = 'application/sdp';
-          body = Buffer.from(sdp);
-        }
-        if (m.method === 'SETUP') {
-          headers.Session = 'e4e4;timeout=60';
-          const ports = /client_port=(\d+)-(\d+)/.exec(m.headers.get('transport') ?? '');
-          if (ports) {
-            clientRtpPort = Number(ports[1]);
-            const own = udp.address().port;
-            headers.Transport = `RTP/AVP;unicast;client_port=${ports[1]}-${ports[2]};server_port=${own}-${own + 1}`;
-          } else headers.Transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
-        }
-        const answer = serializeResponse({ status: 200, headers, body });
-        if (m.method !== 'PLAY') socket.write(answer);
-        else if (clientRtpPort === 0) socket.write(Buffer.concat([answer, ...batches.map((b) => b.framed)]));
-        else {
-          for (const b of batches) for (const p of b.packets) udp.send(p, clientRtpPort, '127.0.0.1');
-          setTimeout(() => socket.write(answer), 50);
-        }
+  const server = await startScriptedRtspServer({
+    sdp,
+    udpServerPort: udp.address().port,
+    onPlay({ socket, clientRtpPort }, answer) {
+      if (clientRtpPort === 0) socket.write(Buffer.concat([answer, ...batches.map((b) => b.framed)]));
+      else {
+        for (const b of batches) for (const p of b.packets) udp.send(p, clientRtpPort, '127.0.0.1');
+        setTimeout(() => socket.write(answer), 50);
       }
-    });
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `rtsp://127.0.0.1:${(server.address() as AddressInfo).port}/cam`,
+    url: server.url,
     close: () => {
-      for (const c of conns) c.destroy();
       server.close();
       udp.close();
     },
