@@ -40,18 +40,24 @@ const until = async (what: string, predicate: () => boolean) => {
   assert.ok(predicate(), what);
 };
 
+/** A started reloader of `file` (undefined: no config file) over `table`. */
+function startedReloader(file: string | undefined, table: ReturnType<typeof fakeTable>['table']) {
+  const reloader = new ConfigReloader({
+    file,
+    table,
+    commandLine: noCommandLine,
+    started: loadConfig(file ?? configFile('{}')),
+    log: pino({ level: 'silent' }),
+  });
+  reloader.started();
+  return reloader;
+}
+
 describe('config reload', () => {
   it('runs one reload at a time: asks during a run make exactly one more, which reads the file as it is then', async () => {
     const file = configFile('paths:\n  /a: { source: pattern }\n');
     const { table, applied, release } = fakeTable();
-    const reloader = new ConfigReloader({
-      file,
-      table,
-      commandLine: noCommandLine,
-      started: loadConfig(file),
-      log: pino({ level: 'silent' }),
-    });
-    reloader.started();
+    const reloader = startedReloader(file, table);
     const first = reloader.reload('test');
     await until('the first run applies', () => applied.length === 1);
     writeFileSync(file, 'paths:\n  /a: { source: pattern }\n  /b: { source: pattern }\n');
@@ -71,14 +77,7 @@ describe('config reload', () => {
   it('a broken file changes nothing; server-level changes need a restart', async () => {
     const file = configFile('port: 8554\npaths:\n  /a: { source: pattern }\n');
     const { table, applied, release } = fakeTable();
-    const reloader = new ConfigReloader({
-      file,
-      table,
-      commandLine: noCommandLine,
-      started: loadConfig(file),
-      log: pino({ level: 'silent' }),
-    });
-    reloader.started();
+    const reloader = startedReloader(file, table);
     writeFileSync(file, 'port: 8554\npaths:\n  /a: { source: pattern, pattern: 10x10 }\n');
     const broken = await reloader.reload('test');
     assert.equal(broken.ok, false);
@@ -96,14 +95,7 @@ describe('config reload', () => {
 
   it('without a config file there is nothing to reload', async () => {
     const { table, applied } = fakeTable();
-    const reloader = new ConfigReloader({
-      file: undefined,
-      table,
-      commandLine: noCommandLine,
-      started: loadConfig(configFile('{}')),
-      log: pino({ level: 'silent' }),
-    });
-    reloader.started();
+    const reloader = startedReloader(undefined, table);
     const result = await reloader.reload('test');
     assert.equal(result.ok, false);
     assert.match(result.error ?? '', /no config file/);
